@@ -1,0 +1,96 @@
+"""Hygiene of the stored chapters: a clean top-to-bottom run in a fresh kernel, nothing machine-specific.
+
+Run as a script (`make test` does) or import :func:`problems` (tests/test_notebooks.py does).
+Fails when a notebook
+* has a kernelspec other than ``python3``;
+* has a code cell never executed, or execution counts that are not 1..n in order;
+* stores an error output in a cell not tagged ``raises-exception``;
+* prints a warning (stderr text naming a *Warning) or a machine path;
+* lacks the Colab install cell (tagged ``remove-cell``) or it disagrees with ``_config.yml``'s repository URL;
+* lacks the claims table (the ledger's JSON copy) in its last code cell.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CLAIMS_MIME = "application/vnd.kexue.claims+json"
+PATH_RE = re.compile(r"(?<![\w:/.~-])/(?:home|root|tmp|work|usr|opt|var|Users|private|mnt)/[\w.-]+|[A-Z]:\\Users")
+WARN_RE = re.compile(r"\b\w*Warning\b")
+
+
+def colab_cell_source(repo_url: str) -> str:
+    """The exact first code cell every chapter must carry (installs kexue inside Colab only)."""
+    return (
+        "import sys\n"
+        'if "google.colab" in sys.modules:\n'
+        f'    %pip install -q "git+{repo_url}#subdirectory=lib"'
+    )
+
+
+def repository_url(root: Path = ROOT) -> str:
+    """The repository URL, kept once in ``_config.yml``."""
+    return yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))["repository"]["url"]
+
+
+def _text(output: dict) -> str:
+    if output.get("output_type") == "stream":
+        return output.get("text", "")
+    data = output.get("data", {})
+    return "".join(str(data.get(k, "")) for k in ("text/plain", "text/html", "text/markdown"))
+
+
+def problems(path: Path, repo_url: str) -> list[str]:
+    """Every hygiene problem of one stored notebook (empty list when clean)."""
+    nb = nbformat.read(path, as_version=4)
+    out: list[str] = []
+    name = nb.metadata.get("kernelspec", {}).get("name")
+    if name != "python3":
+        out.append(f"kernelspec name is {name!r}, not 'python3'")
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    if not code:
+        return out + ["no code cells"]
+    counts = [c.execution_count for c in code]
+    if any(n is None for n in counts):
+        out.append(f"{sum(n is None for n in counts)} code cell(s) never executed: run `make outputs`")
+    elif counts != list(range(1, len(counts) + 1)):
+        out.append(f"execution counts {counts[:8]}... are not 1..{len(counts)}: re-run in a fresh kernel")
+    for i, cell in enumerate(code, 1):
+        tags = cell.metadata.get("tags", [])
+        for o in cell.get("outputs", []):
+            if o.get("output_type") == "error" and "raises-exception" not in tags:
+                out.append(f"code cell {i}: stored error {o.get('ename')} (tag it raises-exception if intended)")
+            text = _text(o)
+            if m := PATH_RE.search(text):
+                out.append(f"code cell {i}: output shows a machine path {m.group(0)!r}")
+            if o.get("name") == "stderr" and (m := WARN_RE.search(text)):
+                out.append(f"code cell {i}: output prints a warning ({m.group(0)})")
+    first = code[0]
+    if first.source.strip() != colab_cell_source(repo_url) or "remove-cell" not in first.metadata.get("tags", []):
+        out.append("first code cell is not the Colab install cell (tag remove-cell) for " + repo_url)
+    last = code[-1]
+    if not any(CLAIMS_MIME in o.get("data", {}) for o in last.get("outputs", [])):
+        out.append("last code cell does not display claims.table()")
+    return out
+
+
+def main() -> int:
+    url = repository_url()
+    nbs = sorted((ROOT / "chapters").glob("*.ipynb"))
+    bad = 0
+    for nb in nbs:
+        for p in problems(nb, url):
+            print(f"{nb.relative_to(ROOT)}: {p}")
+            bad += 1
+    print(f"check_notebooks: {len(nbs)} notebook(s), {bad} problem(s)")
+    return 1 if bad or not nbs else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+# Scientific Spaces, Executed — `make book` and `make test` bootstrap .venv on a fresh machine.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.req-stamp
+NBVAL := $(PY) -m pytest chapters --nbval --nbval-current-env --nbval-sanitize-with .ci/nbval-sanitize.cfg -p no:cacheprovider -q
+export JAX_PLATFORMS ?= cpu
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+export PYTHONHASHSEED := 0
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.PHONY: venv test test-lib test-nb test-book book claims outputs bench lock linkcheck clean
+
+venv: $(STAMP)
+
+# A fresh venv whenever requirements.txt or the lib's metadata change.
+$(STAMP): requirements.txt lib/pyproject.toml
+	rm -rf $(VENV) && python3 -m venv $(VENV)
+	$(PY) -m pip install -q uv==0.13.9
+	$(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) -r requirements.txt
+	$(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) --no-deps -e lib
+	MPLBACKEND=agg $(PY) -c "import matplotlib.pyplot, jax; jax.numpy.zeros(1)"  # font cache, outside kernels
+	cp requirements.txt $@
+
+## Every check of DESIGN.md §4: lib + repo tests, nbval of every chapter, the -W book build.
+test: test-lib test-nb test-book
+	@echo "make test: all checks passed"
+
+test-lib: $(STAMP)
+	$(PY) -m pip check
+	$(PY) -m pytest tests -q -p no:cacheprovider -n 2
+
+test-nb: $(STAMP)
+	$(PY) .ci/check_notebooks.py
+	$(NBVAL) -n 2 --dist loadfile
+
+test-book: $(STAMP)
+	rm -rf _build
+	jupyter-book build . --all -W -n --keep-going
+
+## The rendered book in _build/html (regenerates book/claims.md from the stored notebooks first).
+book: $(STAMP) claims
+	rm -rf _build
+	jupyter-book build . --all -W -n --keep-going
+	@echo "Open $(abspath _build/html/index.html)"
+
+claims: $(STAMP)
+	$(PY) .ci/make_claims_page.py
+
+## For authors: re-execute every chapter in place (fresh kernel, top to bottom), then refresh claims.md.
+outputs: $(STAMP)
+	for nb in chapters/*.ipynb; do echo "executing $$nb"; jupyter execute --inplace --allow-errors "$$nb"; done
+	$(PY) .ci/make_claims_page.py
+
+bench: $(STAMP)
+	@ls benchmarks/bench_*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }
+	for b in benchmarks/bench_*.py; do $(PY) "$$b"; done
+
+## Re-pin requirements.txt from requirements.in (needs the network to PyPI).
+lock: $(STAMP)
+	$(VENV)/bin/uv pip compile --python-version 3.11 --no-header -q requirements.in -o requirements.txt
+
+linkcheck: $(STAMP)
+	jupyter-book build . --builder linkcheck   # needs internet; never in CI
+
+clean:
+	rm -rf _build
