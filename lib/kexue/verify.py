@@ -237,7 +237,11 @@ class ClaimsTable:
 
     def __str__(self) -> str:
         rows = [f"{c.id} | {c.statement} | {c.method} | {c.error}" for c in self.claims]
-        return f"{len(self.claims)} claims checked in chapter {self.chapter}:\n" + "\n".join(rows)
+        return f"{self._caption()}:\n" + "\n".join(rows)
+
+    def _caption(self) -> str:
+        n = len(self.claims)
+        return f"{n} claim{'s' * (n != 1)} checked in chapter {self.chapter}"
 
     def _html(self) -> str:
         esc = html.escape
@@ -248,5 +252,5 @@ class ClaimsTable:
             + f"</td><td>{esc(c.method)}</td><td>{esc(c.error)}</td></tr>"
             for c in self.claims
         )
-        return (f'<table class="kexue-claims"><caption>{len(self.claims)} claims checked in chapter '
-                f"{esc(self.chapter)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        return (f'<table class="kexue-claims"><caption>{esc(self._caption())}</caption>'
+                f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
