@@ -10,7 +10,7 @@ A chapter opens ``claims = Ledger("01")`` and states each claim with one of
 
 A false claim raises :class:`ClaimError` naming the id, the method and the discrepancy; nothing is
 recorded quietly.  :meth:`Ledger.table` renders the checked claims as the chapter's last output, with a
-machine-readable copy under the MIME type :data:`CLAIMS_MIME` from which ``book/claims.md`` is built.
+machine-readable copy under the MIME type ``CLAIMS_MIME`` from which ``book/claims.md`` is built.
 """
 
 from __future__ import annotations
@@ -223,7 +223,7 @@ def _short(x: np.ndarray) -> str:
 
 @dataclass(frozen=True)
 class ClaimsTable:
-    """A chapter's checked claims; displays as an HTML table and carries a JSON copy (:data:`CLAIMS_MIME`)."""
+    """A chapter's checked claims; displays as an HTML table and carries a JSON copy (``CLAIMS_MIME``)."""
 
     chapter: str
     claims: list[Claim]
