@@ -8,6 +8,7 @@ Usage: ``python .ci/make_claims_page.py [--check]``.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -34,7 +35,8 @@ def chapter_claims(path: Path) -> tuple[str, dict]:
     for cell in reversed(nb.cells):
         for o in cell.get("outputs", []):
             if CLAIMS_MIME in o.get("data", {}):
-                return title, o["data"][CLAIMS_MIME]
+                data = o["data"][CLAIMS_MIME]
+                return title, json.loads(data) if isinstance(data, str) else data
     raise ValueError(f"{path.name} displays no claims table (claims.table() must be its last output)")
 
 

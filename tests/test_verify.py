@@ -147,7 +147,7 @@ def test_table_bundle_roundtrips(claims):
     claims.close("b", 1.0, 1.0, rtol=1e-9, statement="one")
     bundle = claims.table()._repr_mimebundle_()
     assert set(bundle) == {"text/plain", "text/html", CLAIMS_MIME}
-    data = json.loads(json.dumps(bundle[CLAIMS_MIME]))
+    data = json.loads(bundle[CLAIMS_MIME])
     assert data["chapter"] == "t" and [c["id"] for c in data["claims"]] == ["a", "b"]
     assert "x &lt; y &amp; z" in bundle["text/html"] and "2 claims" in bundle["text/plain"]
 

@@ -1,0 +1,301 @@
+"""Matrix exponential and logarithm series, and log-determinant estimators (chapter 1).
+
+Everything here is a *truncated power series*, written so a chapter can watch it converge (or fail to):
+
+* :func:`expm_partial_sums`, :func:`expm_series` -- ``exp(A) = sum_{n>=0} A^n / n!``;
+* :func:`exp_tail_bound` -- the a-priori bound on what the truncated exponential series leaves out;
+* :func:`log1p_series` -- ``ln(I + A) = sum_{n>=1} (-1)^(n-1) A^n / n``;
+* :func:`logdet_partial_sums`, :func:`logdet_series` -- ``ln det(I + J) = sum_{k>=1} (-1)^(k-1) Tr(J^k) / k``;
+* :func:`hutchinson_trace`, :func:`hutchinson_logdet` -- unbiased Monte-Carlo versions with Rademacher probes.
+
+These are for study, not production: ``jax.scipy.linalg.expm`` (scaling and squaring) and
+``jnp.linalg.slogdet`` (LU) are the accurate tools.  Precision follows the input: enable
+``jax_enable_x64`` for float64.  Arguments are validated eagerly; concrete arrays are also checked for
+non-finite entries (inside ``jax.jit`` only shapes can be checked).  A series whose partial sums overflow
+raises :class:`FloatingPointError` instead of returning ``inf``/``nan``.
+"""
+
+from __future__ import annotations
+
+import operator
+from functools import partial
+from typing import Callable, NamedTuple, Union
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import gammainc
+from jax.tree_util import Partial
+
+__all__ = [
+    "HutchinsonEstimate",
+    "exp_tail_bound",
+    "expm_partial_sums",
+    "expm_series",
+    "hutchinson_logdet",
+    "hutchinson_trace",
+    "log1p_series",
+    "logdet_partial_sums",
+    "logdet_series",
+]
+
+MatVec = Callable[[jax.Array], jax.Array]
+MatrixOrMatVec = Union[jax.Array, np.ndarray, MatVec]
+
+
+class HutchinsonEstimate(NamedTuple):
+    """A Monte-Carlo estimate: the mean of ``samples``, and its standard error ``std(samples)/sqrt(m)``."""
+
+    estimate: jax.Array
+    stderr: jax.Array
+    samples: jax.Array
+
+
+# -- validation ---------------------------------------------------------------------------------------
+def _positive_int(value: object, name: str, minimum: int = 1) -> int:
+    """``value`` as an int >= ``minimum``; TypeError for non-integers (bools included), ValueError if too small."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer, got a bool")
+    try:
+        as_int = operator.index(value)  # accepts int and NumPy integers, rejects floats
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}") from None
+    if as_int < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {as_int}")
+    return as_int
+
+
+def _square_matrix(A: object, name: str) -> jax.Array:
+    """``A`` as a floating (or complex) square JAX matrix; errors name the argument."""
+    if callable(A) and not hasattr(A, "shape"):
+        raise TypeError(f"{name} must be a square matrix, got a callable")
+    try:
+        M = jnp.asarray(A)
+    except TypeError as exc:
+        raise TypeError(f"{name} must be an array, got {type(A).__name__}: {exc}") from None
+    if M.ndim != 2 or M.shape[0] != M.shape[1]:
+        raise ValueError(f"{name} must be a square matrix, got shape {M.shape}")
+    if M.shape[0] == 0:
+        raise ValueError(f"{name} must not be empty")
+    if M.dtype == jnp.bool_ or not jnp.issubdtype(M.dtype, jnp.number):
+        raise TypeError(f"{name} must be numeric, got dtype {M.dtype}")
+    if not jnp.issubdtype(M.dtype, jnp.inexact):
+        M = M.astype(jnp.result_type(float))
+    if not isinstance(M, jax.core.Tracer) and not bool(jnp.all(jnp.isfinite(M))):
+        raise ValueError(f"{name} has non-finite entries")
+    return M
+
+
+def _finite(result: jax.Array, what: str) -> jax.Array:
+    """Return ``result``, or raise FloatingPointError when a concrete result has overflowed to inf/nan."""
+    if not isinstance(result, jax.core.Tracer) and not bool(jnp.all(jnp.isfinite(result))):
+        raise FloatingPointError(f"{what} overflowed: the partial sums are not finite")
+    return result
+
+
+def _operator(A: MatrixOrMatVec, dim: int | None, name: str) -> tuple[Partial, int, jnp.dtype]:
+    """A matrix or a matvec ``v -> A v`` as (matvec, dimension, dtype); the matvec is a pytree for ``jax.jit``."""
+    if callable(A) and not hasattr(A, "shape"):
+        if dim is None:
+            raise ValueError(f"dim is required when {name} is a matvec function")
+        return Partial(A), _positive_int(dim, "dim"), jnp.result_type(float)
+    M = _square_matrix(A, name)
+    if dim is not None and _positive_int(dim, "dim") != M.shape[0]:
+        raise ValueError(f"dim={dim} does not match {name}.shape={M.shape}")
+    return Partial(jnp.matmul, M), M.shape[0], M.dtype
+
+
+# -- the exponential series ---------------------------------------------------------------------------
+@partial(jax.jit, static_argnames="terms")
+def _expm_partial_sums(A: jax.Array, terms: int) -> jax.Array:
+    """S_m = sum_{n=0}^{m} A^n/n! for m = 0..terms-1, via the recurrence T_n = T_{n-1} A / n."""
+    identity = jnp.eye(A.shape[0], dtype=A.dtype)
+
+    def step(carry, n):
+        term, total = carry
+        term = term @ A / n
+        return (term, total + term), total + term
+
+    _, sums = jax.lax.scan(step, (identity, identity), jnp.arange(1, terms, dtype=A.real.dtype))
+    return jnp.concatenate([identity[None], sums])
+
+
+def expm_partial_sums(A: jax.Array, terms: int) -> jax.Array:
+    """All partial sums of the exponential series, stacked: ``S[m] = sum_{n=0}^{m} A^n / n!``.
+
+    Args:
+        A: a square ``k x k`` matrix (real or complex, finite).
+        terms: the number of partial sums, >= 1; ``S[terms - 1]`` holds the terms ``n = 0 .. terms-1``.
+
+    Returns:
+        An array of shape ``(terms, k, k)``.  The series converges for every ``A``, but in floating point
+        the partial sums first grow like ``max_n |A|^n / n!`` before they cancel: for large ``|A|`` the
+        rounding error of that hump swamps ``exp(A)`` (see chapter 1, pitfall P1.1).
+    """
+    M = _square_matrix(A, "A")
+    return _finite(_expm_partial_sums(M, _positive_int(terms, "terms")), "expm_partial_sums")
+
+
+def expm_series(A: jax.Array, terms: int) -> jax.Array:
+    """The truncated exponential series ``sum_{n=0}^{terms-1} A^n / n!`` (see :func:`expm_partial_sums`)."""
+    return expm_partial_sums(A, terms)[-1]
+
+
+def exp_tail_bound(norm: float | jax.Array, terms: int | jax.Array) -> jax.Array:
+    """Bound on ``|exp(A) - expm_series(A, terms)|`` in any submultiplicative norm with ``|A| <= norm``.
+
+    The omitted tail is ``sum_{n>=terms} A^n/n!``, so its norm is at most
+    ``sum_{n>=terms} norm^n / n! = e^norm * P(terms, norm)``, where ``P`` is the regularised lower incomplete
+    gamma function (the probability that a Poisson(``norm``) variable is ``>= terms``).
+
+    Args:
+        norm: ``|A|`` (scalar or array), finite and >= 0.
+        terms: number of terms kept, an integer >= 1 or an integer array of them (broadcast against ``norm``).
+    """
+    k = np.asarray(terms)
+    if k.dtype == np.bool_ or not np.issubdtype(k.dtype, np.integer):
+        raise TypeError(f"terms must be an integer or an integer array, got dtype {k.dtype}")
+    if k.size == 0 or np.any(k < 1):
+        raise ValueError(f"terms must be >= 1, got {terms!r}")
+    x = jnp.asarray(norm)
+    if not jnp.issubdtype(x.dtype, jnp.number) or jnp.issubdtype(x.dtype, jnp.complexfloating):
+        raise TypeError(f"norm must be real, got dtype {x.dtype}")
+    x = x.astype(jnp.result_type(float)) if not jnp.issubdtype(x.dtype, jnp.floating) else x
+    if not bool(jnp.all(jnp.isfinite(x))) or bool(jnp.any(x < 0)):
+        raise ValueError("norm must be finite and >= 0")
+    return _tail_bound(x, jnp.asarray(k, x.dtype))
+
+
+@jax.jit
+def _tail_bound(x: jax.Array, k: jax.Array) -> jax.Array:
+    return jnp.exp(x) * gammainc(k, x)
+
+
+# -- the logarithm series -----------------------------------------------------------------------------
+def _sign(n: jax.Array) -> jax.Array:
+    """(-1)^(n-1) for integer-valued n >= 1 (exact, unlike a float power of -1)."""
+    return jnp.where(n % 2 == 1, 1.0, -1.0).astype(n.dtype)
+
+
+@partial(jax.jit, static_argnames="terms")
+def _log1p_series(A: jax.Array, terms: int) -> jax.Array:
+    def step(carry, n):
+        power, total = carry
+        power = power @ A
+        return (power, total + _sign(n) * power / n), None
+
+    identity = jnp.eye(A.shape[0], dtype=A.dtype)
+    (_, total), _ = jax.lax.scan(step, (identity, jnp.zeros_like(A)), jnp.arange(1, terms + 1, dtype=A.real.dtype))
+    return total
+
+
+def log1p_series(A: jax.Array, terms: int) -> jax.Array:
+    """The truncated series ``ln(I + A) ~ sum_{n=1}^{terms} (-1)^(n-1) A^n / n``.
+
+    The series converges exactly when the spectral radius of ``A`` is < 1 (and ``|A|_2 < 1`` is merely a
+    sufficient condition); the limit is the principal logarithm, and ``exp(ln(I + A)) = I + A``.
+    For spectral radius >= 1 the partial sums diverge and this function returns whatever the
+    truncation gives (or raises FloatingPointError on overflow) -- it does not test convergence.
+    """
+    M = _square_matrix(A, "A")
+    return _finite(_log1p_series(M, _positive_int(terms, "terms")), "log1p_series")
+
+
+@partial(jax.jit, static_argnames="terms")
+def _trace_powers(J: jax.Array, terms: int) -> jax.Array:
+    """Tr(J^k) for k = 1..terms."""
+
+    def step(power, _):
+        power = power @ J
+        return power, jnp.trace(power)
+
+    _, traces = jax.lax.scan(step, jnp.eye(J.shape[0], dtype=J.dtype), None, length=terms)
+    return traces
+
+
+def logdet_partial_sums(J: jax.Array, terms: int) -> jax.Array:
+    """Partial sums ``L[K-1] = sum_{k=1}^{K} (-1)^(k-1) Tr(J^k) / k`` for ``K = 1 .. terms``.
+
+    Because ``ln det(I + J) = Tr ln(I + J)`` (chapter 1), the limit is ``ln det(I + J)`` whenever the
+    spectral radius of ``J`` is < 1.  With ``|J|_2 <= r < 1`` the truncation error after ``K`` terms is at
+    most ``n r^(K+1) / ((K+1)(1-r))`` for an ``n x n`` matrix.  Cost: ``terms`` matrix products.
+    """
+    M = _square_matrix(J, "J")
+    terms = _positive_int(terms, "terms")
+    k = jnp.arange(1, terms + 1, dtype=M.real.dtype)
+    return _finite(jnp.cumsum(_sign(k) * _trace_powers(M, terms) / k), "logdet_partial_sums")
+
+
+def logdet_series(J: jax.Array, terms: int) -> jax.Array:
+    """The truncated series ``ln det(I + J) ~ sum_{k=1}^{terms} (-1)^(k-1) Tr(J^k) / k``."""
+    return logdet_partial_sums(J, terms)[-1]
+
+
+# -- Hutchinson's estimator ---------------------------------------------------------------------------
+def _estimate(samples: jax.Array, what: str) -> HutchinsonEstimate:
+    samples = _finite(samples, what)
+    m = samples.shape[0]
+    return HutchinsonEstimate(samples.mean(), samples.std(ddof=1) / jnp.sqrt(m), samples)
+
+
+def _probes(key: jax.Array, num_probes: int, dim: int, dtype: jnp.dtype) -> jax.Array:
+    m = _positive_int(num_probes, "num_probes", minimum=2)
+    real = jnp.zeros((), dtype).real.dtype
+    return jax.random.rademacher(key, (m, dim), dtype=real).astype(dtype)
+
+
+def hutchinson_trace(
+    key: jax.Array, A: MatrixOrMatVec, num_probes: int, *, dim: int | None = None
+) -> HutchinsonEstimate:
+    """Hutchinson's unbiased trace estimator: ``Tr A ~ (1/m) sum_i z_i^T A z_i``, ``z_i`` Rademacher.
+
+    Each sample has mean ``Tr A``; its variance is ``2 sum_{i != j} ((A_ij + A_ji)/2)^2`` (no diagonal
+    contribution), so the standard error shrinks like ``1/sqrt(m)``.
+
+    Args:
+        key: a JAX PRNG key (fixes the probes).
+        A: a square matrix, or a function ``v -> A v`` on vectors of length ``dim`` (it is ``vmap``-ed).
+        num_probes: ``m >= 2`` (two probes at least, so that a standard error exists).
+        dim: the dimension; required for a matvec, checked against a matrix.
+
+    Returns:
+        :class:`HutchinsonEstimate` ``(estimate, stderr, samples)``.
+    """
+    matvec, n, dtype = _operator(A, dim, "A")
+    return _estimate(_trace_samples(matvec, _probes(key, num_probes, n, dtype)), "hutchinson_trace")
+
+
+@jax.jit
+def _trace_samples(matvec: Partial, Z: jax.Array) -> jax.Array:
+    """z_i^T A z_i for each probe (row) z_i of Z."""
+    return jax.vmap(lambda z: z @ matvec(z))(Z)
+
+
+def hutchinson_logdet(
+    key: jax.Array, J: MatrixOrMatVec, terms: int, num_probes: int, *, dim: int | None = None
+) -> HutchinsonEstimate:
+    """Stochastic ``ln det(I + J)``: Hutchinson's estimator applied to the series of :func:`logdet_series`.
+
+    Each probe ``z`` gives ``sum_{k=1}^{terms} (-1)^(k-1) z^T J^k z / k`` using only products ``J v``
+    (as in invertible ResNets).  The estimate is unbiased for the *truncated* series; the truncation bias is
+    that of :func:`logdet_partial_sums`.  Arguments as in :func:`hutchinson_trace`.
+    """
+    matvec, n, dtype = _operator(J, dim, "J")
+    terms = _positive_int(terms, "terms")
+    Z = _probes(key, num_probes, n, dtype)
+    return _estimate(_logdet_samples(matvec, Z, terms), "hutchinson_logdet")
+
+
+@partial(jax.jit, static_argnames="terms")
+def _logdet_samples(matvec: Partial, Z: jax.Array, terms: int) -> jax.Array:
+    """sum_{k=1}^{terms} (-1)^(k-1) z^T J^k z / k for each probe (row) z of Z, using only J v products."""
+
+    def sample(z: jax.Array) -> jax.Array:
+        def step(v, k):
+            v = matvec(v)
+            return v, _sign(k) * (z @ v) / k
+
+        _, parts = jax.lax.scan(step, z, jnp.arange(1, terms + 1, dtype=Z.real.dtype))
+        return parts.sum()
+
+    return jax.vmap(sample)(Z)

@@ -1,0 +1,213 @@
+"""Unit and property tests for kexue.linalg (float64 throughout)."""
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from scipy.linalg import expm, logm  # noqa: E402  (the references are SciPy's)
+
+from kexue.linalg import (  # noqa: E402
+    exp_tail_bound,
+    expm_partial_sums,
+    expm_series,
+    hutchinson_logdet,
+    hutchinson_trace,
+    log1p_series,
+    logdet_partial_sums,
+    logdet_series,
+)
+
+FAST = settings(max_examples=15, deadline=None)
+seeds = st.integers(0, 2**31 - 1)
+sizes = st.sampled_from([1, 3, 5])  # few shapes: each new shape costs a compilation
+
+
+def random_matrix(seed: int, n: int, spectral_norm: float | None = None) -> np.ndarray:
+    G = np.random.default_rng(seed).standard_normal((n, n))
+    return G if spectral_norm is None else spectral_norm * G / np.linalg.norm(G, 2)
+
+
+# -- exponential series -------------------------------------------------------------------------------
+def test_expm_partial_sums_first_terms():
+    A = np.array([[1.0, 2.0], [3.0, 4.0]])
+    S = np.asarray(expm_partial_sums(A, 3))
+    assert S.shape == (3, 2, 2)
+    np.testing.assert_allclose(S[0], np.eye(2), atol=0)
+    np.testing.assert_allclose(S[1], np.eye(2) + A, atol=1e-15)
+    np.testing.assert_allclose(S[2], np.eye(2) + A + A @ A / 2, atol=1e-14)
+
+
+def test_expm_series_scalar_and_integer_input():
+    assert float(expm_series(np.array([[1]]), 25)[0, 0]) == pytest.approx(np.e, rel=1e-15)
+    assert expm_series(np.array([[1]]), 2).dtype == jnp.float64
+
+
+def test_expm_series_complex():
+    theta = 0.9
+    R = expm_series(np.array([[1j * theta]]), 40)
+    assert complex(R[0, 0]) == pytest.approx(np.exp(1j * theta), abs=1e-15)
+
+
+@FAST
+@given(seed=seeds, n=sizes, r=st.floats(0.0, 2.0))
+def test_expm_series_converges_to_expm(seed, n, r):
+    A = random_matrix(seed, n, r)
+    np.testing.assert_allclose(expm_series(A, 40), expm(A), rtol=1e-12, atol=1e-13)
+
+
+@FAST
+@given(seed=seeds, n=sizes, r=st.floats(0.1, 5.0))
+def test_tail_bound_bounds_truncation_error(seed, n, r):
+    A = random_matrix(seed, n, r)
+    S = np.asarray(expm_partial_sums(A, 30))  # S[m] keeps the terms n = 0..m
+    err = np.linalg.norm(S - expm(A), ord=2, axis=(1, 2))
+    bound = np.asarray(exp_tail_bound(r, np.arange(1, 31)))
+    assert np.all(err <= bound * (1 + 1e-9) + 1e-13 * np.exp(r))
+
+
+def test_tail_bound_values():
+    # terms = 1 leaves out everything but I: e^x - 1; terms = 3 leaves e^x - 1 - x - x^2/2.
+    assert float(exp_tail_bound(1.0, 1)) == pytest.approx(np.e - 1, rel=1e-14)
+    assert float(exp_tail_bound(2.0, 3)) == pytest.approx(np.exp(2) - 5, rel=1e-13)
+    np.testing.assert_allclose(exp_tail_bound(jnp.array([0.0, 1.0]), 2), [0.0, np.e - 2], rtol=1e-14)
+    np.testing.assert_allclose(exp_tail_bound(1.0, np.array([1, 2])), [np.e - 1, np.e - 2], rtol=1e-14)
+
+
+# -- logarithm series ---------------------------------------------------------------------------------
+@FAST
+@given(seed=seeds, n=sizes, r=st.floats(0.0, 0.5))
+def test_log1p_series_matches_logm_and_inverts_exp(seed, n, r):
+    A = random_matrix(seed, n, r)
+    L = np.asarray(log1p_series(A, 80))
+    np.testing.assert_allclose(L, logm(np.eye(n) + A).real, atol=1e-12)
+    np.testing.assert_allclose(expm(L), np.eye(n) + A, atol=1e-12)
+
+
+def test_log1p_series_converges_beyond_unit_two_norm():
+    # |A|_2 ~ 10 but the spectral radius is 0.5: the series still converges (chapter 1, pitfall P1.2).
+    A = np.array([[0.5, 10.0], [0.0, 0.5]])
+    np.testing.assert_allclose(expm(np.asarray(log1p_series(A, 200))), np.eye(2) + A, atol=1e-12)
+
+
+@FAST
+@given(seed=seeds, n=st.sampled_from([2, 12]), r=st.floats(0.0, 0.5))
+def test_logdet_series_matches_slogdet(seed, n, r):
+    J = random_matrix(seed, n, r)
+    sign, logabs = np.linalg.slogdet(np.eye(n) + J)
+    assert sign == 1.0
+    assert float(logdet_series(J, 60)) == pytest.approx(logabs, abs=1e-12)
+
+
+def test_logdet_partial_sums_truncation_bound():
+    n, r = 30, 0.5
+    J = random_matrix(3, n, r)
+    exact = np.linalg.slogdet(np.eye(n) + J)[1]
+    L = np.asarray(logdet_partial_sums(J, 40))
+    K = np.arange(1, 41)
+    bound = n * r ** (K + 1) / ((K + 1) * (1 - r))
+    assert L.shape == (40,)
+    assert np.all(np.abs(L - exact) <= bound + 1e-13)
+
+
+# -- Hutchinson ---------------------------------------------------------------------------------------
+def test_hutchinson_trace_diagonal_is_exact():
+    D = np.diag([1.0, -2.0, 5.0])  # z_i^2 = 1, so every sample is Tr D
+    est = hutchinson_trace(jax.random.key(0), D, 8)
+    assert float(est.estimate) == pytest.approx(4.0, abs=1e-14)
+    assert float(est.stderr) == pytest.approx(0.0, abs=1e-14)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_hutchinson_trace_unbiased_within_4_stderr(seed):
+    A = random_matrix(10 + seed, 40)
+    est = hutchinson_trace(jax.random.key(seed), A, 2000)
+    assert est.samples.shape == (2000,)
+    assert abs(float(est.estimate) - np.trace(A)) <= 4 * float(est.stderr)
+    # the standard error matches the exact variance 2 sum_{i != j} sym(A)_ij^2 (within 10 %)
+    S = (A + A.T) / 2
+    exact_sd = np.sqrt(2 * (np.sum(S**2) - np.sum(np.diag(S) ** 2)) / 2000)
+    assert float(est.stderr) == pytest.approx(exact_sd, rel=0.1)
+
+
+def test_hutchinson_matvec_equals_matrix():
+    A = random_matrix(5, 7)
+    a = hutchinson_trace(jax.random.key(1), A, 16)
+    b = hutchinson_trace(jax.random.key(1), lambda v: jnp.asarray(A) @ v, 16, dim=7)
+    np.testing.assert_allclose(a.samples, b.samples, rtol=1e-14)
+
+
+def test_hutchinson_logdet_unbiased_within_4_stderr():
+    n = 50
+    J = random_matrix(7, n, 0.5)
+    exact = np.linalg.slogdet(np.eye(n) + J)[1]
+    est = hutchinson_logdet(jax.random.key(3), J, 50, 2000)
+    assert abs(float(est.estimate) - exact) <= 4 * float(est.stderr)
+    via_matvec = hutchinson_logdet(jax.random.key(3), lambda v: jnp.asarray(J) @ v, 50, 2000, dim=n)
+    np.testing.assert_allclose(via_matvec.estimate, est.estimate, rtol=1e-12)
+
+
+# -- bad input ----------------------------------------------------------------------------------------
+KEY = jax.random.key(0)
+EYE = np.eye(3)
+
+
+@pytest.mark.parametrize(
+    "call, exc, word",
+    [
+        (lambda: expm_series(np.ones((2, 3)), 3), ValueError, "A"),
+        (lambda: expm_series(np.ones(3), 3), ValueError, "A"),
+        (lambda: expm_series(np.zeros((0, 0)), 3), ValueError, "A"),
+        (lambda: expm_series(np.array([[np.nan]]), 3), ValueError, "A"),
+        (lambda: expm_series(np.array([[np.inf]]), 3), ValueError, "A"),
+        (lambda: expm_series(np.array([["a"]]), 3), TypeError, "A"),
+        (lambda: expm_series(np.array([[True]]), 3), TypeError, "A"),
+        (lambda: expm_series(lambda v: v, 3), TypeError, "A"),
+        (lambda: expm_series(EYE, 0), ValueError, "terms"),
+        (lambda: expm_partial_sums(EYE, -1), ValueError, "terms"),
+        (lambda: expm_series(EYE, 2.0), TypeError, "terms"),
+        (lambda: expm_series(EYE, True), TypeError, "terms"),
+        (lambda: exp_tail_bound(1.0, 0), ValueError, "terms"),
+        (lambda: exp_tail_bound(1.0, np.array([3, 0])), ValueError, "terms"),
+        (lambda: exp_tail_bound(1.0, 2.0), TypeError, "terms"),
+        (lambda: exp_tail_bound(1.0, True), TypeError, "terms"),
+        (lambda: exp_tail_bound(-1.0, 3), ValueError, "norm"),
+        (lambda: exp_tail_bound(np.nan, 3), ValueError, "norm"),
+        (lambda: exp_tail_bound(1j, 3), TypeError, "norm"),
+        (lambda: log1p_series(np.ones((3, 2)), 5), ValueError, "A"),
+        (lambda: log1p_series(EYE, 0), ValueError, "terms"),
+        (lambda: logdet_series(np.ones((2, 3)), 5), ValueError, "J"),
+        (lambda: logdet_partial_sums(EYE, 0), ValueError, "terms"),
+        (lambda: logdet_series(np.full((2, 2), np.nan), 5), ValueError, "J"),
+        (lambda: hutchinson_trace(KEY, EYE, 0), ValueError, "num_probes"),
+        (lambda: hutchinson_trace(KEY, EYE, 1), ValueError, "num_probes"),
+        (lambda: hutchinson_trace(KEY, np.ones((2, 3)), 4), ValueError, "A"),
+        (lambda: hutchinson_trace(KEY, lambda v: v, 4), ValueError, "dim"),
+        (lambda: hutchinson_trace(KEY, lambda v: v, 4, dim=0), ValueError, "dim"),
+        (lambda: hutchinson_trace(KEY, EYE, 4, dim=5), ValueError, "dim"),
+        (lambda: hutchinson_logdet(KEY, EYE, 0, 4), ValueError, "terms"),
+        (lambda: hutchinson_logdet(KEY, EYE, 3, 0), ValueError, "num_probes"),
+        (lambda: hutchinson_logdet(KEY, np.ones((1, 2)), 3, 4), ValueError, "J"),
+    ],
+)
+def test_bad_input_is_rejected_by_name(call, exc, word):
+    with pytest.raises(exc, match=word):
+        call()
+
+
+def test_overflow_raises_instead_of_returning_inf():
+    with pytest.raises(FloatingPointError, match="overflow"):
+        expm_partial_sums(np.array([[1e200]]), 4)
+    with pytest.raises(FloatingPointError, match="overflow"):
+        hutchinson_trace(KEY, lambda v: v * jnp.inf, 4, dim=2)
+
+
+def test_jit_compatible():
+    A = jnp.asarray(random_matrix(0, 3, 0.3))
+    np.testing.assert_allclose(jax.jit(lambda M: expm_series(M, 30))(A), expm(np.asarray(A)), atol=1e-14)
+    np.testing.assert_allclose(jax.jit(lambda M: logdet_series(M, 60))(A), jnp.linalg.slogdet(jnp.eye(3) + A)[1],
+                               atol=1e-14)
