@@ -1,0 +1,259 @@
+"""Unit, statistical and property tests for kexue.reparam (float64 throughout).
+
+Statistical tests use fixed keys; their tolerance is a stated multiple of the standard error (SE).
+"""
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from kexue.reparam import (  # noqa: E402
+    gaussian_reparam,
+    gumbel_max,
+    gumbel_noise,
+    gumbel_softmax,
+    reparam_grad,
+    score_function_grad,
+)
+
+FAST = settings(max_examples=15, deadline=None)
+KEY = jax.random.key(20190610)
+P5 = np.array([0.5, 0.2, 0.15, 0.1, 0.05])
+seeds = st.integers(0, 2**31 - 1)
+# logits for k = 4 categories: each new shape costs a compilation, so the shape is fixed
+logits4 = st.lists(st.floats(-5.0, 5.0), min_size=4, max_size=4).map(np.array)
+
+
+def log_softmax_prob(o, y):
+    return jax.nn.log_softmax(o)[y]
+
+
+# -- Gumbel noise -------------------------------------------------------------------------------------
+def test_gumbel_noise_matches_jax_low_mode_and_is_finite():
+    g = gumbel_noise(KEY, (200_000,))
+    np.testing.assert_array_equal(g, jax.random.gumbel(KEY, (200_000,), mode="low"))
+    assert g.dtype == jnp.float64 and bool(jnp.all(jnp.isfinite(g)))
+    # the support is bounded by u in [tiny, 1): -log(-log tiny) and -log(-log(1 - 2^-53))
+    tiny = np.finfo(np.float64).tiny
+    assert float(g.min()) >= -np.log(-np.log(tiny)) and float(g.max()) <= -np.log(-np.log1p(-(2.0**-53)))
+
+
+def test_gumbel_noise_moments():
+    g = np.asarray(gumbel_noise(KEY, (400_000,)))
+    se_mean = g.std() / np.sqrt(g.size)
+    assert abs(g.mean() - np.euler_gamma) < 4 * se_mean  # mean = Euler's gamma, 4 SE
+    se_var = np.sqrt((np.mean((g - g.mean()) ** 4) - g.var() ** 2) / g.size)
+    assert abs(g.var() - np.pi**2 / 6) < 4 * se_var  # variance = π²/6, 4 SE
+
+
+def test_gumbel_noise_float32_and_bad_dtype():
+    assert gumbel_noise(KEY, (3,), jnp.float32).dtype == jnp.float32
+    with pytest.raises(TypeError, match="dtype"):
+        gumbel_noise(KEY, (3,), jnp.int32)
+    with pytest.raises(ValueError, match="shape"):
+        gumbel_noise(KEY, (-1,))
+
+
+# -- Gumbel-Max ---------------------------------------------------------------------------------------
+def test_gumbel_max_is_exact_categorical_chi2():
+    n = 400_000
+    y = np.asarray(gumbel_max(KEY, np.log(P5), (n,)))
+    counts = np.bincount(y, minlength=5)
+    assert stats.chisquare(counts, n * P5).pvalue > 1e-3
+    se = np.sqrt(P5 * (1 - P5) / n)
+    assert np.all(np.abs(counts / n - P5) < 5 * se)  # 5 SE per category
+
+
+def test_gumbel_max_equals_jax_categorical_and_shapes():
+    logits = jnp.array([[0.0, 1.0, -1.0], [2.0, 0.0, 0.5]])
+    y = gumbel_max(KEY, logits, (6,))
+    assert y.shape == (6, 2) and jnp.issubdtype(y.dtype, jnp.integer)
+    np.testing.assert_array_equal(y, jax.random.categorical(KEY, logits, shape=(6, 2)))
+    assert gumbel_max(KEY, jnp.array([0.3, 0.1])).shape == ()
+    assert gumbel_max(KEY, [0, 1, 2], (2,)).shape == (2,)  # integer logits are promoted
+
+
+@FAST
+@given(o=logits4, c=st.floats(-50.0, 50.0), seed=seeds)
+def test_gumbel_max_shift_invariant(o, c, seed):
+    key = jax.random.key(seed)
+    np.testing.assert_array_equal(gumbel_max(key, o, (64,)), gumbel_max(key, o + c, (64,)))
+
+
+@pytest.mark.parametrize("bad", [np.array([0.0, np.nan]), np.array([np.inf, 0.0]), np.float64(1.0), np.zeros((2, 0))])
+def test_gumbel_max_rejects_bad_logits(bad):
+    with pytest.raises(ValueError, match="logits"):
+        gumbel_max(KEY, bad)
+
+
+def test_gumbel_max_rejects_bad_types():
+    with pytest.raises(TypeError, match="logits"):
+        gumbel_max(KEY, np.array([True, False]))
+    with pytest.raises(TypeError, match="shape"):
+        gumbel_max(KEY, np.zeros(3), 5)
+
+
+# -- Gumbel-Softmax -----------------------------------------------------------------------------------
+@FAST
+@given(o=logits4, tau=st.floats(0.05, 20.0), seed=seeds)
+def test_gumbel_softmax_on_simplex_and_argmax_is_gumbel_max(o, tau, seed):
+    key = jax.random.key(seed)
+    y = gumbel_softmax(key, o, tau)
+    assert y.shape == o.shape and bool(jnp.all(y >= 0))
+    assert float(jnp.sum(y)) == pytest.approx(1.0, abs=1e-12)
+    assert int(jnp.argmax(y)) == int(gumbel_max(key, o))  # same noise, same winner, every τ
+
+
+@FAST
+@given(o=logits4, tau=st.floats(0.1, 5.0), seed=seeds)
+def test_straight_through_is_one_hot_with_soft_gradient(o, tau, seed):
+    key, c = jax.random.key(seed), jnp.array([1.0, -2.0, 0.5, 3.0])
+    hard = gumbel_softmax(key, o, tau, hard=True)
+    np.testing.assert_array_equal(hard, jax.nn.one_hot(gumbel_max(key, o), 4))
+    g_hard = jax.grad(lambda t: c @ gumbel_softmax(key, t, tau, hard=True))(jnp.asarray(o))
+    g_soft = jax.grad(lambda t: c @ gumbel_softmax(key, t, tau))(jnp.asarray(o))
+    np.testing.assert_allclose(g_hard, g_soft, rtol=1e-12, atol=1e-14)
+
+
+def test_gumbel_softmax_limits_in_tau():
+    o = jnp.broadcast_to(jnp.log(jnp.asarray(P5)), (20_000, 5))
+    cold = gumbel_softmax(KEY, o, 1e-3)
+    one_hot = jax.nn.one_hot(gumbel_max(KEY, o), 5)
+    assert float(jnp.mean(jnp.abs(cold - one_hot).sum(-1) < 1e-6)) > 0.99  # τ → 0: the Gumbel-Max one-hot
+    hot = gumbel_softmax(KEY, o, 1e3)
+    np.testing.assert_allclose(hot, 0.2, atol=0.05)  # τ → ∞: the uniform vector
+
+
+def test_gumbel_softmax_is_biased():
+    n = 100_000
+    y = np.asarray(gumbel_softmax(KEY, jnp.broadcast_to(jnp.log(jnp.asarray(P5)), (n, 5)), 1.0))
+    se = y.std(0) / np.sqrt(n)
+    assert np.max(np.abs(y.mean(0) - P5) / se) > 20  # E[y] ≠ p, by far more than 20 SE at τ = 1
+
+
+def test_gumbel_softmax_traced_tau_under_jit():
+    f = jax.jit(lambda t: gumbel_softmax(KEY, jnp.zeros(3), t))
+    assert float(jnp.sum(f(0.5))) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("tau", [0.0, -1.0, np.nan, np.inf])
+def test_gumbel_softmax_rejects_bad_tau(tau):
+    with pytest.raises(ValueError, match="tau"):
+        gumbel_softmax(KEY, jnp.zeros(3), tau)
+
+
+def test_gumbel_softmax_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="tau"):
+        gumbel_softmax(KEY, jnp.zeros(3), jnp.ones(3))
+    with pytest.raises(TypeError, match="tau"):
+        gumbel_softmax(KEY, jnp.zeros(3), "hot")
+    with pytest.raises(ValueError, match="logits"):
+        gumbel_softmax(KEY, jnp.array([0.0, -np.inf]), 1.0)
+    with pytest.raises(TypeError, match="hard"):
+        gumbel_softmax(KEY, jnp.zeros(3), 1.0, hard=1)
+
+
+# -- Gaussian reparameterization ----------------------------------------------------------------------
+def test_gaussian_reparam_moments_and_shape():
+    z = np.asarray(gaussian_reparam(KEY, 1.5, 0.5, (200_000,)))
+    assert abs(z.mean() - 1.5) < 4 * 0.5 / np.sqrt(z.size)  # 4 SE
+    se_var = 0.25 * np.sqrt(2 / z.size)
+    assert abs(z.var() - 0.25) < 4 * se_var
+    assert gaussian_reparam(KEY, jnp.zeros(3), 1.0, (5,)).shape == (5, 3)
+
+
+@FAST
+@given(mu=st.floats(-3, 3), sigma=st.floats(0.1, 3), seed=seeds)
+def test_gaussian_reparam_gradients_are_pathwise(mu, sigma, seed):
+    key = jax.random.key(seed)
+    eps = jax.random.normal(key, (32,))
+    dmu, dsigma = jax.grad(lambda m, s: jnp.sum(gaussian_reparam(key, m, s, (32,))), argnums=(0, 1))(mu, sigma)
+    assert float(dmu) == pytest.approx(32.0)
+    assert float(dsigma) == pytest.approx(float(jnp.sum(eps)), rel=1e-12, abs=1e-12)
+
+
+def test_gaussian_reparam_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="sigma"):
+        gaussian_reparam(KEY, 0.0, 0.0)
+    with pytest.raises(ValueError, match="sigma"):
+        gaussian_reparam(KEY, 0.0, -1.0)
+    with pytest.raises(ValueError, match="broadcast"):
+        gaussian_reparam(KEY, jnp.zeros(2), jnp.ones(3))
+    with pytest.raises(ValueError, match="mu"):
+        gaussian_reparam(KEY, np.nan, 1.0)
+    with pytest.raises(TypeError, match="mu"):
+        gaussian_reparam(KEY, "zero", 1.0)
+
+
+# -- estimators ---------------------------------------------------------------------------------------
+@FAST
+@given(o=logits4, c=logits4, b=st.floats(-10, 10))
+def test_score_function_exact_expectation_equals_gradient(o, c, b):
+    """Weighting the estimate of every category by its probability gives the exact gradient, any baseline."""
+    y = jnp.arange(4)
+    sf = score_function_grad(lambda yi: jnp.asarray(c)[yi], log_softmax_prob, jnp.asarray(o), y, baseline=b)
+    p = jax.nn.softmax(o)
+    exact = jax.grad(lambda t: jax.nn.softmax(t) @ c)(jnp.asarray(o))
+    np.testing.assert_allclose(p @ sf, exact, atol=1e-12)
+
+
+def test_score_function_gaussian_is_unbiased():
+    mu, sigma, n = 0.7, 1.3, 400_000
+    z = gaussian_reparam(KEY, mu, sigma, (n,))
+    logpdf = lambda th, zi: jax.scipy.stats.norm.logpdf(zi, th[0], th[1])  # noqa: E731
+    est = np.asarray(score_function_grad(lambda zi: zi**2, logpdf, jnp.array([mu, sigma]), z))
+    se = est.std(0) / np.sqrt(n)
+    assert np.all(np.abs(est.mean(0) - [2 * mu, 2 * sigma]) < 4 * se)  # 4 SE
+    # closed-form per-sample variance in μ (chapter 3): μ⁴/σ² + 14μ² + 15σ², within 4 SE of the variance
+    var = mu**4 / sigma**2 + 14 * mu**2 + 15 * sigma**2
+    e0 = est[:, 0]
+    se_var = np.sqrt((np.mean((e0 - e0.mean()) ** 4) - e0.var() ** 2) / n)
+    assert abs(e0.var() - var) < 4 * se_var
+
+
+def test_reparam_grad_gaussian_pytree():
+    eps = jax.random.normal(KEY, (10,))
+    theta = {"mu": jnp.array(0.5), "sigma": jnp.array(2.0)}
+    est = reparam_grad(lambda z: z**2, lambda th, e: th["mu"] + th["sigma"] * e, theta, eps)
+    z = 0.5 + 2.0 * eps
+    np.testing.assert_allclose(est["mu"], 2 * z, rtol=1e-14)
+    np.testing.assert_allclose(est["sigma"], 2 * z * eps, rtol=1e-14)
+
+
+def test_reparam_grad_with_keys_is_straight_through_or_relaxed():
+    o, c = jnp.log(jnp.asarray(P5)), jnp.arange(5.0)
+    keys = jax.random.split(KEY, 8)
+    soft = reparam_grad(lambda y: c @ y, lambda t, k: gumbel_softmax(k, t, 0.5), o, keys)
+    st_ = reparam_grad(lambda y: c @ y, lambda t, k: gumbel_softmax(k, t, 0.5, hard=True), o, keys)
+    assert soft.shape == (8, 5)
+    np.testing.assert_allclose(st_, soft, atol=1e-14)
+    np.testing.assert_allclose(soft.sum(-1), 0.0, atol=1e-12)  # softmax is shift invariant
+
+
+def test_estimators_reject_bad_arguments():
+    o, y = jnp.zeros(3), jnp.arange(3)
+    with pytest.raises(TypeError, match="f"):
+        score_function_grad(1.0, log_softmax_prob, o, y)
+    with pytest.raises(TypeError, match="log_prob"):
+        score_function_grad(lambda yi: 1.0 * yi, None, o, y)
+    with pytest.raises(ValueError, match="scalar per sample"):
+        score_function_grad(lambda yi: jnp.ones(2) * yi, log_softmax_prob, o, y)
+    with pytest.raises(ValueError, match="sample axis"):
+        score_function_grad(lambda yi: 1.0 * yi, log_softmax_prob, o, jnp.array(1))
+    with pytest.raises(ValueError, match="baseline"):
+        score_function_grad(lambda yi: 1.0 * yi, log_softmax_prob, o, y, baseline=jnp.ones(2))
+    with pytest.raises(ValueError, match="baseline"):
+        score_function_grad(lambda yi: 1.0 * yi, log_softmax_prob, o, y, baseline=np.nan)
+    with pytest.raises(TypeError, match="g"):
+        reparam_grad(lambda z: z, "g", o, y)
+    with pytest.raises(ValueError, match="scalar per sample"):
+        reparam_grad(lambda z: z, lambda t, e: t * e, o, jnp.ones(4))
+    with pytest.raises(ValueError, match="sample axis"):
+        reparam_grad(lambda z: z, lambda t, e: t * e, 1.0, {"a": jnp.ones(3), "b": jnp.ones(2)})
