@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib.metadata as md
 import os
 import platform
 import sys
@@ -20,6 +19,7 @@ import time
 from pathlib import Path
 
 import nbformat
+from _machine import cpu_model, load_average, versions
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
@@ -42,33 +42,6 @@ def execute(path: Path, timeout: int) -> tuple[float, str]:
     except Exception as e:  # timeouts, dead kernels
         status = f"error: {type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''}"
     return time.perf_counter() - t0, status
-
-
-def versions() -> list[tuple[str, str]]:
-    rows = [("python", platform.python_version())]
-    for name in PACKAGES:
-        try:
-            rows.append((name, md.version(name)))
-        except md.PackageNotFoundError:
-            rows.append((name, "not installed"))
-    return rows
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def load_average() -> str:
-    try:
-        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "unknown"
 
 
 def page(rows: list[tuple[str, float, str]], loads: tuple[str, str]) -> str:
@@ -99,7 +72,7 @@ def page(rows: list[tuple[str, float, str]], loads: tuple[str, str]) -> str:
         "",
         "| package | version |",
         "|---|---|",
-        *[f"| {name} | {version} |" for name, version in versions()],
+        *[f"| {name} | {version} |" for name, version in versions(PACKAGES)],
         "",
         "## Machine",
         "",

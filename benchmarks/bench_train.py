@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib.metadata as md
 import os
 import platform
 import statistics
@@ -40,11 +39,13 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 from flax import nnx  # noqa: E402
 
+from _machine import cpu_model, load_average, versions  # noqa: E402
 from kexue import data, gan, train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 LATENT, LR, B1, B2, EPS, STD, RADIUS = 2, 1e-3, 0.5, 0.999, 1e-8, 0.02, 2.0
 SEED = 0
+TORCH_AND_JAX = ("jax", "jaxlib", "flax", "optax", "numpy", "torch")
 
 
 @dataclass(frozen=True)
@@ -477,33 +478,6 @@ def verdict(w: Workload, results: list[Result]) -> list[str]:
     return out
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def versions() -> str:
-    parts = [f"python {platform.python_version()}"]
-    for name in ["jax", "jaxlib", "flax", "optax", "numpy", "torch"]:
-        try:
-            parts.append(f"{name} {md.version(name)}")
-        except md.PackageNotFoundError:
-            parts.append(f"{name} (not installed)")
-    return ", ".join(parts)
-
-
-def load_average() -> str:
-    try:
-        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "unknown"
-
-
 def coverage_check(segments: int, steps: int) -> str:
     """Train the width-128 GAN through kexue.train.run; count the modes reached after each segment."""
     w = Workload("coverage", 128, 256, steps, steps, 1)
@@ -590,7 +564,7 @@ def page(sections: list[tuple[Workload, list[Result]]], coverage: str, loads: tu
         f"- CPU: {cpu_model()}, {os.cpu_count()} cores; {platform.system()} {platform.release()}",
         f"- Load average (1/5/15 min) at start: {loads[0]}; at end: {loads[1]} (above the core count,",
         "  other jobs shared the CPU: the ranges over rounds show how much that moved the timings)",
-        f"- Versions: {versions()}",
+        f"- Versions: {', '.join(f'{n} {v}' for n, v in versions(TORCH_AND_JAX))}",
         f"- Date: {datetime.date.today().isoformat()}",
         "",
     ]
@@ -609,6 +583,12 @@ QUICK = [
 ]
 
 
+def other_results() -> str:
+    """MyST includes of the other benchmarks' result fragments (``benchmarks/results/*.md``, run first)."""
+    files = sorted((ROOT / "benchmarks" / "results").glob("*.md"))
+    return "".join(f"\n```{{include}} ../benchmarks/results/{f.name}\n```\n" for f in files)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few steps, for a smoke run (page not written)")
@@ -619,7 +599,7 @@ def main() -> None:
     jax.block_until_ready(jnp.ones(1) + 1)  # backend start-up, so that (a) does not pay for it
     sections = [(w, bench(w, set(args.only))) for w in (QUICK if args.quick else WORKLOADS)]
     coverage = coverage_check(1 if args.quick else 4, 200 if args.quick else 1000)
-    text = page(sections, coverage, (start_load, load_average()))
+    text = page(sections, coverage, (start_load, load_average())) + other_results()
     print(text)
     if not args.quick:
         args.out.write_text(text)
