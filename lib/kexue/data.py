@@ -241,11 +241,23 @@ def _bbc_docs() -> list[list[str]]:
 
 
 def _enwiki_docs() -> list[list[str]]:
-    from gensim.corpora.wikicorpus import WikiCorpus
+    """The articles of gensim's enwiki sample, tokenised exactly as ``WikiCorpus.get_texts`` does
+    (namespace 0, ``ARTICLE_MIN_WORDS``, ignored namespaces) but in this process: ``WikiCorpus`` forks
+    a multiprocessing pool, which is unsafe once JAX's threads run."""
+    import bz2
+
+    from gensim.corpora.wikicorpus import (ARTICLE_MIN_WORDS, IGNORED_NAMESPACES, extract_pages,
+                                           process_article, tokenize)
 
     path = _gensim_data("enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2")
-    wiki = WikiCorpus(path, dictionary={}, processes=1, token_min_len=1, token_max_len=30)
-    return [list(doc) for doc in wiki.get_texts()]
+    docs = []
+    with bz2.BZ2File(path) as f:
+        for title, text, pageid in extract_pages(f, ("0",)):
+            tokens, title, _ = process_article((text, title, pageid), tokenizer_func=tokenize,
+                                               token_min_len=1, token_max_len=30, lower=True)
+            if len(tokens) >= ARTICLE_MIN_WORDS and not any(title.startswith(ns + ":") for ns in IGNORED_NAMESPACES):
+                docs.append(tokens)
+    return docs
 
 
 def _lee_docs() -> list[list[str]]:
