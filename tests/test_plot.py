@@ -7,12 +7,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.quiver import Quiver  # noqa: E402
 
-from kexue.plot import BOOK_DPI, rk4_path, use_book_style, vector_field  # noqa: E402
+from kexue.plot import BOOK_DPI, use_book_style, vector_field  # noqa: E402
 
 
 def rotation(x, y):
@@ -72,29 +70,3 @@ def test_vector_field_rejects_bad_input(ax, kwargs, exc, word):
     f, xlim, ylim = args.pop("f"), args.pop("xlim"), args.pop("ylim")
     with np.errstate(divide="ignore", invalid="ignore"), pytest.raises(exc, match=word):
         vector_field(ax, f, xlim, ylim, **args)
-
-
-@settings(max_examples=10, deadline=None)
-@given(theta=st.floats(0.0, 2 * np.pi), t_max=st.floats(0.1, 3.0))
-def test_rk4_path_follows_the_rotation(theta, t_max):
-    path = rk4_path(rotation, (np.cos(theta), np.sin(theta)), t_max=t_max, steps=200)
-    assert path.shape == (201, 2)
-    np.testing.assert_allclose(path[-1], [np.cos(theta + t_max), np.sin(theta + t_max)], atol=1e-9)
-
-
-@pytest.mark.parametrize(
-    "kwargs, exc, word",
-    [
-        (dict(start=(0.0, 1.0), t_max=1.0, steps=0), ValueError, "steps"),
-        (dict(start=(0.0, 1.0), t_max=-1.0, steps=5), ValueError, "t_max"),
-        (dict(start=(0.0, 1.0, 2.0), t_max=1.0, steps=5), ValueError, "start"),
-    ],
-)
-def test_rk4_path_rejects_bad_input(kwargs, exc, word):
-    with pytest.raises(exc, match=word):
-        rk4_path(rotation, kwargs.pop("start"), **kwargs)
-
-
-def test_rk4_path_blow_up_raises():
-    with pytest.raises(FloatingPointError), np.errstate(over="ignore", invalid="ignore"):
-        rk4_path(lambda x, y: (x**3, y), (10.0, 0.0), t_max=10.0, steps=50)

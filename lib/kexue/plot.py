@@ -2,7 +2,6 @@
 
 * :func:`use_book_style` -- PNG inline figures at a modest dpi, readable fonts (call once per chapter);
 * :func:`vector_field` -- a 2-D vector field (stream lines or arrows) with optional trajectories;
-* :func:`rk4_path` -- a trajectory of a 2-D autonomous ODE, for when no closed form is at hand.
 
 Plot functions are pure: they draw on the ``ax`` they are given and return the artists; they never call
 ``plt.show`` or create figures.
@@ -16,7 +15,7 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
 
-__all__ = ["BOOK_DPI", "VectorFieldArtists", "rk4_path", "use_book_style", "vector_field"]
+__all__ = ["BOOK_DPI", "VectorFieldArtists", "use_book_style", "vector_field"]
 
 #: dpi of inline figures (the book shows PNGs at this resolution).
 BOOK_DPI = 100
@@ -100,7 +99,7 @@ def vector_field(
         f: maps coordinate arrays ``(x, y)`` (a ``grid x grid`` mesh) to velocity arrays ``(u, v)``.
         xlim, ylim: ``(lo, hi)`` pairs with ``lo < hi``.
         trajectories: paths to overlay, each an array of shape ``(T, 2)`` with ``T >= 2`` -- e.g. an exact
-            flow, :func:`rk4_path`, or the iterates of a discrete algorithm.
+            flow, :func:`kexue.ode.rk4`, or the iterates of a discrete algorithm.
         kind: ``"stream"`` (``ax.streamplot``) or ``"quiver"`` (``ax.quiver``, arrows normalised to unit length
             so that direction is readable where speeds differ by orders of magnitude).
         grid: number of mesh points per axis (>= 2).
@@ -148,33 +147,3 @@ def vector_field(
     ax.set_ylim(y0, y1)
     return VectorFieldArtists(field, lines)
 
-
-def rk4_path(f: Field2D, start: Sequence[float], *, t_max: float, steps: int) -> np.ndarray:
-    """Integrate ``(x, y)' = f(x, y)`` from ``start`` over ``[0, t_max]`` with classical RK4 (``steps`` steps).
-
-    Returns an array of shape ``(steps + 1, 2)``.  Raises FloatingPointError if the path leaves the floats.
-    """
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    if not (np.isfinite(t_max) and t_max > 0):
-        raise ValueError(f"t_max must be finite and > 0, got {t_max!r}")
-    z = np.asarray(start, dtype=float)
-    if z.shape != (2,) or not np.all(np.isfinite(z)):
-        raise ValueError(f"start must be a finite point (x, y), got {start!r}")
-
-    def g(p: np.ndarray) -> np.ndarray:
-        return np.array(f(p[0], p[1]), dtype=float)
-
-    h = t_max / steps
-    path = np.empty((steps + 1, 2))
-    path[0] = z
-    for i in range(steps):
-        k1 = g(z)
-        k2 = g(z + h / 2 * k1)
-        k3 = g(z + h / 2 * k2)
-        k4 = g(z + h * k3)
-        z = z + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-        path[i + 1] = z
-    if not np.all(np.isfinite(path)):
-        raise FloatingPointError("rk4_path left the floats (the trajectory blew up)")
-    return path
