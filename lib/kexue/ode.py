@@ -15,7 +15,7 @@ Field = Callable[[jax.Array], jax.Array]
 
 
 def rk4(field: Field, s0: np.ndarray | jax.Array, dt: float, steps: int, every: int = 1) -> np.ndarray:
-    """Classical fourth-order Runge–Kutta for :math:`s' = F(s)`, fused into one :func:`jax.lax.scan`.
+    """Classical fourth-order Runge–Kutta for :math:`s' = F(s)`, fused into one ``jax.lax.scan``.
 
     .. math::
 
