@@ -7,7 +7,11 @@ Fails when a notebook
 * stores an error output in a cell not tagged ``raises-exception``;
 * prints a warning (stderr text naming a *Warning) or a machine path;
 * lacks the Colab install cell (tagged ``remove-cell``) or it disagrees with ``_config.yml``'s repository URL;
-* lacks the claims table (the ledger's JSON copy) in its last code cell.
+* lacks the claims table (the ledger's JSON copy) in its last code cell;
+* states a claim in a hidden cell (tagged ``remove-cell`` or ``remove-input``: use ``hide-input``);
+* seeds anything with a literal (``jax.random.key(0)``, ``default_rng(3)``, ``random_state=0``, ``seed=1``,
+  NumPy's global ``np.random.*`` state) instead of :mod:`kexue.seed`, which derives every key from the book's
+  one seed (``KEXUE_SEED``), or uses randomness without importing :mod:`kexue.seed` at all.
 """
 
 from __future__ import annotations
@@ -23,6 +27,14 @@ ROOT = Path(__file__).resolve().parents[1]
 CLAIMS_MIME = "application/vnd.kexue.claims+json"
 PATH_RE = re.compile(r"(?<![\w:/.~-])/(?:home|root|tmp|work|usr|opt|var|Users|private|mnt)/[\w.-]+|[A-Z]:\\Users")
 WARN_RE = re.compile(r"\b\w*Warning\b")
+CLAIM_RE = re.compile(r"\bclaims\.(?:symbolic|close|holds|pvalue|within|mean)\s*\(")
+HIDDEN_TAGS = {"remove-cell", "remove-input"}
+LITERAL_SEED_RE = re.compile(
+    r"(?:\bPRNGKey|\brandom\.key|\bdefault_rng|\bRandomState|\brandom\.seed|\bSeedSequence)\(\s*[-+]?\d"
+    r"|\b(?:random_state|seed|rng_seed)\s*=\s*[-+]?\d"
+    r"|\bnp\.random\.(?!default_rng\b|Generator\b|SeedSequence\b)\w+\("
+)
+RANDOMNESS_RE = re.compile(r"\bjax\.random\.|\brandom\.(?:key|split|normal|uniform)\(|\bdefault_rng\b|\brandom_state\b")
 
 
 def colab_cell_source(repo_url: str) -> str:
@@ -71,6 +83,15 @@ def problems(path: Path, repo_url: str) -> list[str]:
                 out.append(f"code cell {i}: output shows a machine path {m.group(0)!r}")
             if o.get("name") == "stderr" and (m := WARN_RE.search(text)):
                 out.append(f"code cell {i}: output prints a warning ({m.group(0)})")
+    for i, cell in enumerate(code, 1):
+        if HIDDEN_TAGS & set(cell.metadata.get("tags", [])) and CLAIM_RE.search(cell.source):
+            out.append(f"code cell {i}: states a claim in a hidden cell (tag it hide-input, not remove-*)")
+        for line in cell.source.splitlines():
+            if m := LITERAL_SEED_RE.search(line.split("#")[0]):
+                out.append(f"code cell {i}: literal seed {m.group(0)!r}: derive it from kexue.seed")
+    source = "\n".join(c.source for c in code)
+    if RANDOMNESS_RE.search(source) and "kexue.seed" not in source:
+        out.append("uses randomness but never imports kexue.seed (the book's one seed)")
     first = code[0]
     if first.source.strip() != colab_cell_source(repo_url) or "remove-cell" not in first.metadata.get("tags", []):
         out.append("first code cell is not the Colab install cell (tag remove-cell) for " + repo_url)

@@ -15,6 +15,8 @@ from pathlib import Path
 import nbformat
 import yaml
 
+from kexue.verify import format_margin
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "book" / "claims.md"
 CLAIMS_MIME = "application/vnd.kexue.claims+json"
@@ -56,17 +58,21 @@ def render(root: Path = ROOT) -> str:
         "",
         f"The book states {total} checked claim{'s' * (total != 1)} in {len(chapters)} chapter{'s' * (len(chapters) != 1)}. Each row below was checked by the code "
         "of its chapter when the notebook ran, and is checked again by CI on every change: a symbolic identity "
-        "by sympy, a number against its expected value with the tolerance shown, a statistical claim by a seeded "
-        "test. The error column is how far the check was from failing in the stored run.",
+        "by sympy (and numerically at random points), a number against its expected value with the tolerance "
+        "shown, a fact about repeated runs by its mean over seeds with a margin of standard errors, a statistical "
+        "claim by a test. Every claim is checked again under other seeds (`make reseed`). The margin column is "
+        "how far the check was from failing in the stored run: the discrepancy divided by what the check "
+        "allows (1 would fail; - where no such number exists).",
         "",
     ]
     for path, title, data in chapters:
         doc = path.relative_to(root).with_suffix("").as_posix()
         lines += [f"## {{doc}}`{title} </{doc}>`", "",
-                  "| id | claim | checked by | error |", "|---|---|---|---|"]
+                  "| id | claim | checked by | error | margin |", "|---|---|---|---|---:|"]
         for c in data["claims"]:
             stmt = _cell(c["statement"]) + (f" ({_cell(c['detail'])})" if c.get("detail") else "")
-            lines.append(f"| `{c['id']}` | {stmt} | {_cell(c['method'])} | {_cell(c['error'])} |")
+            lines.append(f"| `{c['id']}` | {stmt} | {_cell(c['method'])} | {_cell(c['error'])} "
+                         f"| {format_margin(c.get('margin'))} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -104,3 +104,108 @@ def test_config_keeps_colab_and_rendering_settings():
     assert cfg["execute"]["execute_notebooks"] == "off"
     assert cfg["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
     assert cfg["sphinx"]["recursive_update"] is True
+
+
+def _first_code_cells(nb, n):
+    return [c for c in nb.cells if c.cell_type == "code"][1:n + 1]
+
+
+def test_claims_in_hidden_cells_fail(chapter_copy):
+    nb, path = chapter_copy
+    cell = _first_code_cells(nb, 1)[0]
+    cell.source += '\n_ = claims.holds("hidden", True, statement="x")'
+    cell.metadata["tags"] = ["remove-cell"]
+    nbformat.write(nb, path)
+    assert any("hidden cell" in p for p in check.problems(path, URL))
+    cell.metadata["tags"] = ["hide-input"]  # collapsed but visible: allowed
+    nbformat.write(nb, path)
+    assert not any("hidden cell" in p for p in check.problems(path, URL))
+
+
+@pytest.mark.parametrize("line", [
+    "k = jax.random.key(0)", "k = jax.random.PRNGKey(42)", "r = np.random.default_rng(7)",
+    "m = KMeans(3, random_state=0)", "w = Word2Vec(s, seed=1)", "np.random.seed(3)", "x = np.random.rand(3)",
+])
+def test_literal_seeds_fail(chapter_copy, line):
+    nb, path = chapter_copy
+    _first_code_cells(nb, 1)[0].source += "\n" + line
+    nbformat.write(nb, path)
+    assert any("literal seed" in p for p in check.problems(path, URL)), line
+
+
+@pytest.mark.parametrize("line", [
+    'k = key("init")', 'r = rng("points")', 'm = KMeans(3, random_state=seed_for("kmeans"))',
+    "k = jax.random.key(s)  # s from seeds()",
+])
+def test_seeds_from_the_book_seed_pass(chapter_copy, line):
+    nb, path = chapter_copy
+    cell = _first_code_cells(nb, 1)[0]
+    cell.source = "import jax\nfrom kexue.seed import key, rng, seed_for\n" + line
+    nbformat.write(nb, path)
+    assert not any(p.startswith("code cell 2:") for p in check.problems(path, URL)), line
+
+
+# ---- nbval compares claims tables semantically (chapters/conftest.py), end to end ------------------------
+NB_CODE = """\
+import numpy as np
+from kexue.verify import Ledger
+claims = Ledger("tiny")
+_ = claims.close("c", np.sum(np.full(10, 0.1)), 1.0, rtol=1e-12, statement="ten tenths make one")
+_ = claims.within("w", 0.5, 0.0, 1.0, statement="a half is in the unit interval")
+claims.table()"""
+
+
+@pytest.fixture(scope="module")
+def tiny_book(tmp_path_factory):
+    """An executed one-cell notebook with a claims table, beside a copy of chapters/conftest.py."""
+    import shutil
+
+    from nbclient import NotebookClient
+
+    d = tmp_path_factory.mktemp("tiny")
+    shutil.copy(ROOT / "chapters" / "conftest.py", d / "conftest.py")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(NB_CODE)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    return d, nb
+
+
+def _nbval(d, nb, edit=None):
+    import json
+    import subprocess
+    import sys
+
+    nb = copy.deepcopy(nb)
+    out = nb.cells[0].outputs[-1]
+    if edit:
+        table = json.loads(out.data[claims_page.CLAIMS_MIME])
+        edit(table)
+        out.data[claims_page.CLAIMS_MIME] = json.dumps(table)
+        out.data["text/html"] = out.data["text/plain"] = "a stale rendering: the table is compared by meaning"
+    nbformat.write(nb, d / "tiny.ipynb")
+    return subprocess.run([sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env", "-p",
+                           "no:cacheprovider", "-q", "tiny.ipynb"], cwd=d, capture_output=True, text=True)
+
+
+def test_semantic_comparison_passes_float_noise(tiny_book):
+    def noise(t):
+        t["claims"][0]["error"] = "abs 2.2e-16, rel 2.2e-16"
+        t["claims"][0]["margin"] = 0.06
+
+    r = _nbval(*tiny_book, edit=noise)
+    assert r.returncode == 0, r.stdout
+
+
+@pytest.mark.parametrize("field,value", [("statement", "ten tenths make two"), ("margin", 0.9),
+                                         ("method", "in [0, 0.75]")])
+def test_semantic_comparison_catches_changed_meaning(tiny_book, field, value):
+    def change(t):
+        t["claims"][1][field] = value
+
+    r = _nbval(*tiny_book, edit=change)
+    assert r.returncode != 0 and "differs in meaning" in r.stdout, r.stdout
+
+
+def test_semantic_comparison_catches_a_missing_claim(tiny_book):
+    r = _nbval(*tiny_book, edit=lambda t: t["claims"].pop())
+    assert r.returncode != 0 and "missing" in r.stdout, r.stdout
