@@ -348,7 +348,8 @@ def test_holds_accepts_jax_bools_both_ways(claims):
 # ---- mean ---------------------------------------------------------------------------------------
 def test_mean_passes_and_fails_with_its_error_bar(claims):
     c = claims.mean("m", [0.9, 1.0, 1.1, 1.0], lo=0.5, statement="around 1")
-    assert c.kind == "mean" and 0 <= c.margin <= 1
+    se = np.std([0.9, 1.0, 1.1, 1.0], ddof=1) / 2
+    assert c.kind == "mean" and c.margin == pytest.approx(3 * se / 0.5)  # z / t, t = 0.5 / se
     with pytest.raises(ClaimError, match="'m2'.*mean"):
         claims.mean("m2", [0.9, 1.0, 1.1, 1.0], lo=0.95, statement="z·se reaches below the bound")
     with pytest.raises(ValueError, match="at least 3"):

@@ -59,8 +59,9 @@ class Claim:
     """One checked claim: what was stated, how it was checked, and how far from failing it is.
 
     ``margin`` is the discrepancy divided by what the check allows (``close``: the largest
-    ``|a - e| / (atol + rtol |e|)``; ``within``/``mean``: the distance from the interval's centre in
-    half-widths, or for a one-sided interval ``1 - gap/|bound|``; ``pvalue``: ``alpha / p``).  A claim passes
+    ``|a - e| / (atol + rtol |e|)``; ``within``: the distance from the interval's centre in half-widths, or
+    for a one-sided interval ``1 - gap/|bound|``; ``mean``: ``z / t`` where the mean lies ``t`` standard errors
+    from the nearer bound; ``pvalue``: ``alpha / p``).  A claim passes
     with ``margin <= 1``; ``None`` where no such number exists (``symbolic``, ``holds``).
     """
 
@@ -397,7 +398,8 @@ class Ledger:
 
         ``m`` is the sample mean of ``samples`` (at least 3 finite reals, one per seed or repetition) and
         ``se = std(samples, ddof=1) / sqrt(n)`` its standard error.  ``lo``/``hi`` must come from theory or
-        the article, never from the run; one of them may be infinite (a one-sided claim), not both.
+        the article, never from the run; one of them may be infinite (a one-sided claim), not both.  The margin
+        is ``z / t``, where the mean lies ``t`` standard errors from the nearer bound.
         """
         self._check_id(id, statement)
         x = np.asarray(samples)
@@ -418,7 +420,8 @@ class Ledger:
         if not (lo <= a and b <= hi):
             raise ClaimError(id, "mean", f"mean {m:.6g} ± {z:g}·{se:.3g} (n={x.size}) is not inside "
                                          f"[{lo:.6g}, {hi:.6g}]")
-        margin = _interval_margin(a, b, float(lo), float(hi))
+        gap = min(m - lo, hi - m)  # distance from the mean to the nearer bound
+        margin = 0.0 if gap == math.inf else (z * se / gap if gap > 0 else math.inf)
         return self._record(Claim(id, statement, method, f"mean {m:.4g} ± {se:.2g}", kind="mean", margin=margin))
 
     # -- output ------------------------------------------------------------------------------
