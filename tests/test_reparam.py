@@ -53,6 +53,19 @@ def test_gumbel_noise_moments():
     assert abs(g.var() - np.pi**2 / 6) < 4 * se_var  # variance = π²/6, 4 SE
 
 
+def test_gumbel_noise_float32_stays_finite_where_the_uniform_is_zero():
+    """float32 uniforms are exactly 0 with probability 2^-23; on the same bits gumbel_noise gives -log(-log tiny)."""
+    n = 2**24
+    u = jax.random.uniform(KEY, (n,), jnp.float32)
+    g = gumbel_noise(KEY, (n,), jnp.float32)
+    assert bool(jnp.all(jnp.isfinite(g)))
+    zeros = np.flatnonzero(np.asarray(u) == 0)
+    assert zeros.size > 0  # this key's draws hit 0 (expected count n / 2^23 = 2)
+    floor = np.float32(-np.log(-np.log(np.finfo(np.float32).tiny)))
+    np.testing.assert_allclose(np.asarray(g)[zeros], floor, rtol=1e-6)
+    assert float(g.min()) >= floor * (1 + 1e-6)
+
+
 def test_gumbel_noise_float32_and_bad_dtype():
     assert gumbel_noise(KEY, (3,), jnp.float32).dtype == jnp.float32
     with pytest.raises(TypeError, match="dtype"):
@@ -216,6 +229,16 @@ def test_score_function_gaussian_is_unbiased():
     e0 = est[:, 0]
     se_var = np.sqrt((np.mean((e0 - e0.mean()) ** 4) - e0.var() ** 2) / n)
     assert abs(e0.var() - var) < 4 * se_var
+
+
+def test_grad_of_monte_carlo_mean_is_mean_of_pathwise_gradients():
+    """jax.grad of the reparameterized Monte-Carlo loss = the average of reparam_grad's per-sample gradients."""
+    theta, n = jnp.array([0.7, 1.3]), 1000
+    loss = lambda t: jnp.mean(gaussian_reparam(KEY, t[0], t[1], (n,)) ** 2)  # noqa: E731
+    per_sample = reparam_grad(lambda z: z**2, lambda t, e: t[0] + t[1] * e, theta, jax.random.normal(KEY, (n,)))
+    np.testing.assert_allclose(jax.grad(loss)(theta), per_sample.mean(0), rtol=1e-12)
+    cut = jax.grad(lambda t: jnp.mean(jax.lax.stop_gradient(gaussian_reparam(KEY, t[0], t[1], (n,))) ** 2))(theta)
+    np.testing.assert_array_equal(cut, 0.0)  # a sample cut off from θ carries no gradient
 
 
 def test_reparam_grad_gaussian_pytree():
