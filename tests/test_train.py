@@ -242,6 +242,77 @@ def test_divergence_of_gradient_descent_with_too_large_a_step():
         train.run(step, train.init_state(jnp.array([1.0]), tx), steps=50, key=KEY, chunk=8, progress=False)
 
 
+def nan_state_step(state, key):
+    """The state's second leaf becomes NaN at step 2 while the metric stays finite."""
+    w, v = state
+    v = jnp.where(w >= 2.0, jnp.nan, v)
+    return (w + 1.0, v), {"w": w}
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 5])
+def test_nonfinite_state_with_finite_metrics_is_caught(chunk):
+    state = (jnp.array(0.0), jnp.zeros(3))
+    with pytest.raises(train.TrainingDiverged, match=r"step 2: metric 'state\[1\]'") as info:
+        train.run(nan_state_step, state, steps=6, key=KEY, chunk=chunk, progress=False)
+    assert info.value.step == 2 and len(info.value.history["w"]) == 3
+
+
+def test_nonfinite_params_of_supervised_step_are_caught():
+    """The update makes a parameter NaN at step 0 while that step's loss is finite: the state is named."""
+    tx = optax.sgd(0.1)
+    params = {"used": jnp.ones(2), "unused": jnp.zeros(2)}
+
+    def loss(p, batch, key):  # value 0 * sqrt(0) = 0, gradient 0 * inf = NaN
+        return jnp.sum(p["used"] ** 2) + 0.0 * jnp.sum(jnp.sqrt(jnp.abs(p["unused"])))
+
+    step = train.supervised_step(loss, tx)
+    with pytest.raises(train.TrainingDiverged, match=r"step 0: metric \"state.*unused"):
+        train.run(step, train.init_state(params, tx), steps=3, key=KEY, progress=False)
+
+
+@pytest.mark.parametrize("metric", [None, "a string", {"nested": jnp.array(1.0)}, jnp.array(1 + 1j)])
+def test_metric_of_a_wrong_type_is_named(metric):
+    with pytest.raises(TypeError, match="metric 'm' must be a real scalar"):
+        train.run(lambda s, k: (s, {"m": metric}), jnp.array(0.0), steps=1, key=KEY, progress=False)
+
+
+def test_complex_loss_and_three_tuples_are_refused():
+    tx = optax.sgd(0.1)
+    state = train.init_state(jnp.zeros(3), tx)
+    with pytest.raises(TypeError, match="loss_fn: must return a loss or \\(loss, metrics\\), got a tuple of 3"):
+        train.run(train.supervised_step(lambda w, b, k: (jnp.sum(w), {}, 1), tx), state, steps=1, key=KEY,
+                  progress=False)
+    with pytest.raises(TypeError, match="loss_fn: the loss must be a real scalar"):
+        train.run(train.supervised_step(lambda w, b, k: "0", tx), state, steps=1, key=KEY, progress=False)
+
+
+def test_step_builders_name_a_wrong_state_and_key():
+    tx = optax.sgd(0.1)
+    step = train.supervised_step(lambda w, b, k: jnp.sum(w), tx)
+    with pytest.raises(TypeError, match="state: supervised_step expects a TrainState"):
+        train.run(step, jnp.zeros(3), steps=1, key=KEY, progress=False)
+    with pytest.raises(TypeError, match="^key: expected a PRNG key"):
+        step(train.init_state(jnp.zeros(3), tx), 0)
+    game = train.game_step(lambda d, g, b, k: jnp.sum(d), lambda d, g, b, k: jnp.sum(g), tx, tx)
+    with pytest.raises(TypeError, match="state: game_step expects a GameState"):
+        train.run(game, train.init_state(jnp.zeros(3), tx), steps=1, key=KEY, progress=False)
+    with pytest.raises(TypeError, match="^key: expected a PRNG key"):
+        train.batch_sampler(X, 2)("key")
+
+
+@pytest.mark.parametrize("t", [1.5, "1", None, True, jnp.array(1.0)])
+def test_step_key_refuses_non_integer_steps(t):
+    with pytest.raises(TypeError, match="^t: expected a step number"):
+        train.step_key(KEY, t)
+
+
+def test_step_key_refuses_negative_steps_and_bad_keys():
+    with pytest.raises(ValueError, match="^t:"):
+        train.step_key(KEY, -1)
+    with pytest.raises(TypeError, match="^key:"):
+        train.step_key(3, 1)
+
+
 # ------------------------------------------------------------------------------------------ errors
 
 

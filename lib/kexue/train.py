@@ -27,7 +27,6 @@ or several devices.
 from __future__ import annotations
 
 import dataclasses
-import operator
 import sys
 from collections.abc import Callable, Mapping
 from functools import lru_cache, partial
@@ -41,6 +40,8 @@ from flax import nnx
 from jax.sharding import AxisType, NamedSharding
 from jax.sharding import PartitionSpec as P
 from tqdm import tqdm
+
+from kexue import checks
 
 __all__ = [
     "GameState",
@@ -65,8 +66,9 @@ Sampler = Callable[[jax.Array], PyTree]
 
 
 class TrainingDiverged(FloatingPointError):
-    """A metric became NaN or infinite: ``step`` (0-based) and ``metric`` name the first one.
+    """A metric or a leaf of the state became NaN or infinite: ``step`` (0-based) and ``metric`` name the first.
 
+    For a state leaf, ``metric`` is ``"state"`` followed by the leaf's path (e.g. ``"state.params['w']"``).
     ``history`` holds the metrics of steps ``0 .. step`` (inclusive) for plotting the blow-up.
     """
 
@@ -198,7 +200,7 @@ def batch_sampler(arrays: PyTree, batch_size: int) -> Sampler:
     Rows are i.i.d. uniform, with replacement: :math:`i_1,\\dots,i_B \\sim \\mathcal U\\{0,\\dots,n-1\\}`
     and the batch is ``tree.map(lambda a: a[i], arrays)``, so all leaves stay aligned.
     """
-    _check_count(batch_size, "batch_size")
+    checks.count(batch_size, "batch_size")
     arrays = jax.device_put(arrays)
     sizes = {jnp.shape(a)[0] if jnp.ndim(a) else None for a in jax.tree.leaves(arrays)}
     if not sizes or None in sizes or len(sizes) != 1:
@@ -206,7 +208,7 @@ def batch_sampler(arrays: PyTree, batch_size: int) -> Sampler:
     n = sizes.pop()
 
     def sample(key: jax.Array) -> PyTree:
-        idx = jax.random.randint(key, (batch_size,), 0, n)
+        idx = jax.random.randint(checks.prng_key(key), (batch_size,), 0, n)
         return jax.tree.map(lambda a: a[idx], arrays)
 
     return sample
@@ -222,7 +224,11 @@ def _draw(sample: Sampler | None, key: jax.Array) -> PyTree:
 
 def _loss_and_metrics(out: Any, argname: str) -> tuple[jax.Array, Metrics]:
     """Normalise a loss function's output ``loss`` or ``(loss, metrics)``."""
+    if isinstance(out, tuple) and len(out) != 2:
+        raise TypeError(f"{argname}: must return a loss or (loss, metrics), got a tuple of {len(out)}")
     loss, metrics = out if isinstance(out, tuple) else (out, {})
+    if not _is_real_array(loss):
+        raise TypeError(f"{argname}: the loss must be a real scalar array, got {type(loss).__name__}")
     if not isinstance(metrics, Mapping):
         raise TypeError(f"{argname}: auxiliary metrics must be a dict, got {type(metrics).__name__}")
     if jnp.shape(loss) != ():
@@ -253,7 +259,7 @@ def supervised_step(
     ``loss_fn`` returns the scalar loss or ``(loss, metrics)``; the step's metrics are
     ``{"loss": loss, **metrics}``. The state is a :class:`TrainState`.
     """
-    _check_callable(loss_fn, "loss_fn")
+    checks.callable_(loss_fn, "loss_fn")
     _check_optimizer(optimizer, "optimizer")
     _check_sampler(sample)
 
@@ -263,7 +269,9 @@ def supervised_step(
         return loss, (metrics, _other_variables(model, state))
 
     def step(state: TrainState, key: jax.Array) -> tuple[TrainState, Metrics]:
-        k_batch, k_loss = jax.random.split(key)
+        if not isinstance(state, TrainState):
+            raise TypeError(f"state: supervised_step expects a TrainState (from init_state), got {type(state).__name__}")
+        k_batch, k_loss = jax.random.split(checks.prng_key(key))
         batch = _draw(sample, k_batch)
         (loss, (metrics, rest)), grads = jax.value_and_grad(objective, has_aux=True)(
             state.params, state, batch, k_loss
@@ -316,8 +324,8 @@ def game_step(
     Metrics: ``{"d_loss", "g_loss"}`` plus both losses' auxiliary metrics (names must not clash).
     The state is a :class:`GameState`.
     """
-    _check_callable(d_loss, "d_loss")
-    _check_callable(g_loss, "g_loss")
+    checks.callable_(d_loss, "d_loss")
+    checks.callable_(g_loss, "g_loss")
     _check_optimizer(d_optimizer, "d_optimizer")
     _check_optimizer(g_optimizer, "g_optimizer")
     _check_sampler(sample)
@@ -327,7 +335,9 @@ def game_step(
     g_objective = _player_objective(g_loss, "g", "g_loss")
 
     def step(game: GameState, key: jax.Array) -> tuple[GameState, Metrics]:
-        k_batch, k_d, k_g = jax.random.split(key, 3)
+        if not isinstance(game, GameState):
+            raise TypeError(f"state: game_step expects a GameState (from init_game), got {type(game).__name__}")
+        k_batch, k_d, k_g = jax.random.split(checks.prng_key(key), 3)
         batch = _draw(sample, k_batch)
         (ld, (md, d_rest, g_rest)), d_grads = jax.value_and_grad(d_objective, has_aux=True)(
             game.d.params, game, batch, k_d
@@ -350,7 +360,15 @@ def game_step(
 
 
 def step_key(key: jax.Array, t: int | jax.Array) -> jax.Array:
-    """The key of step ``t`` in :func:`run`: :math:`k_t = \\operatorname{fold\\_in}(k, t)`."""
+    """The key of step ``t`` in :func:`run`: :math:`k_t = \\operatorname{fold\\_in}(k, t)`.
+
+    ``t`` is a non-negative int or an integer array (traced inside :func:`run`); anything else is a TypeError.
+    """
+    checks.prng_key(key)
+    if isinstance(t, (int, np.integer)) and not isinstance(t, (bool, np.bool_)):
+        checks.count(t, "t", minimum=0)
+    elif not (hasattr(t, "dtype") and jnp.issubdtype(t.dtype, jnp.integer) and jnp.shape(t) == ()):
+        raise TypeError(f"t: expected a step number (a non-negative int), got {type(t).__name__} {t!r}")
     return jax.random.fold_in(key, t)
 
 
@@ -362,6 +380,10 @@ def _checked_step(step: Step, state: PyTree, key: jax.Array) -> tuple[PyTree, Me
     new_state, metrics = out
     if not isinstance(metrics, Mapping) or not all(isinstance(k, str) for k in metrics):
         raise TypeError(f"step: metrics must be a dict with str keys, got {type(metrics).__name__}")
+    for k, v in metrics.items():
+        if not _is_real_array(v):
+            what = f"dtype {v.dtype}" if hasattr(v, "dtype") else type(v).__name__
+            raise TypeError(f"step: metric {k!r} must be a real scalar array, got {what}")
     bad = {k: jnp.shape(v) for k, v in metrics.items() if jnp.shape(v) != ()}
     if bad:
         raise ValueError(f"step: metrics must be scalars; non-scalar metrics (name: shape) {bad}")
@@ -384,9 +406,25 @@ def _chunk(step: Step, state: PyTree, key: jax.Array, start: jax.Array, *, lengt
     """
 
     def body(s: PyTree, t: jax.Array):
-        return _checked_step(step, s, step_key(key, t))
+        s, metrics = _checked_step(step, s, step_key(key, t))
+        return s, (metrics, _state_finite(s))
 
     return jax.lax.scan(body, state, start + jnp.arange(length, dtype=jnp.int32))
+
+
+def _is_real_array(v: Any) -> bool:
+    """A JAX/NumPy array (or Python number) of a real or bool dtype: what a metric or loss may be."""
+    if isinstance(v, (bool, int, float)):
+        return True
+    dtype = getattr(v, "dtype", None)
+    return dtype is not None and not str(dtype).startswith("key<") and np.dtype(dtype).kind in "biuf"
+
+
+def _state_finite(state: PyTree) -> jax.Array:
+    """One fused reduction: are all floating leaves of ``state`` finite? (a bool scalar, traced per step)."""
+    flags = [jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(state)
+             if hasattr(leaf, "dtype") and jnp.issubdtype(leaf.dtype, jnp.inexact)]
+    return jnp.all(jnp.stack(flags)) if flags else jnp.bool_(True)
 
 
 def _first_bad(metrics: dict[str, np.ndarray]) -> tuple[int, str] | None:
@@ -415,12 +453,13 @@ def run(
     progress bar and a later stop on divergence; the default suits steps of 0.1 to 10 ms.
 
     Returns ``(state, history)`` with ``history[name]`` a NumPy array of length ``steps``.
-    Raises :class:`TrainingDiverged` at the first chunk with a NaN/inf metric, naming the step and metric.
+    Raises :class:`TrainingDiverged` at the first chunk with a NaN/inf metric or state leaf (one fused
+    finiteness reduction of the state per step), naming the step and the metric or the leaf.
     """
-    _check_callable(step, "step")
-    _check_count(steps, "steps")
-    _check_count(chunk, "chunk")
-    _check_key(key)
+    checks.callable_(step, "step")
+    checks.count(steps, "steps")
+    checks.count(chunk, "chunk")
+    checks.prng_key(key)
     if not isinstance(progress, bool):
         raise TypeError(f"progress: expected a bool, got {type(progress).__name__}")
     state, key = _replicate(state), _replicate(key)
@@ -428,46 +467,37 @@ def run(
     with tqdm(total=steps, disable=not progress, leave=False, unit="step", file=sys.stderr) as bar:
         for start in range(0, steps, chunk):
             n = min(chunk, steps - start)
-            state, metrics = _chunk(step, state, key, jnp.int32(start), length=n)
-            metrics = jax.device_get(metrics)
+            state, (metrics, finite) = _chunk(step, state, key, jnp.int32(start), length=n)
+            metrics, finite = jax.device_get((metrics, finite))
             for name, values in metrics.items():
                 history.setdefault(name, []).append(np.asarray(values))
             bad = _first_bad(metrics)
+            if not finite.all():
+                at = int(np.argmin(finite))
+                if bad is None or at < bad[0]:
+                    bad = (at, None)
             if bad is not None:
-                _diverged(history, start, *bad)
+                _diverged(history, start, *bad, state=state)
             bar.set_postfix({k: f"{v[-1]:.4g}" for k, v in metrics.items()}, refresh=False)
             bar.update(n)
     return state, {name: np.concatenate(parts) for name, parts in history.items()}
 
 
-def _diverged(history: dict[str, list[np.ndarray]], start: int, offset: int, metric: str) -> None:
-    """Raise :class:`TrainingDiverged` for step ``start + offset`` with the history up to it."""
+def _diverged(history: dict[str, list[np.ndarray]], start: int, offset: int, metric: str | None, *,
+              state: PyTree) -> None:
+    """Raise :class:`TrainingDiverged` for step ``start + offset`` with the history up to it.
+
+    ``metric`` ``None`` means a state leaf went non-finite first; the leaf is named from the chunk's final
+    state (the first non-finite leaf there).
+    """
     flat = {name: np.concatenate(parts)[: start + offset + 1] for name, parts in history.items()}
-    raise TrainingDiverged(start + offset, metric, float(flat[metric][-1]), flat)
+    if metric is not None:
+        raise TrainingDiverged(start + offset, metric, float(flat[metric][-1]), flat)
+    leaf = checks.finite_tree(jax.device_get(state)) or ""
+    raise TrainingDiverged(start + offset, f"state{leaf}", float("nan"), flat)
 
 
 # ------------------------------------------------------------------------------------------ checks
-
-
-def _check_count(n: Any, argname: str) -> None:
-    """``n`` must be a positive int (``bool`` is not an int here)."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"{argname}: expected an int, got {type(n).__name__}")
-    if operator.index(n) <= 0:
-        raise ValueError(f"{argname}: must be positive, got {n}")
-
-
-def _check_key(key: Any) -> None:
-    """``key`` must be a JAX PRNG key: typed (``jax.random.key``) or raw ``uint32[2]``."""
-    typed = isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key) and key.shape == ()
-    raw = isinstance(key, jax.Array) and key.dtype == jnp.uint32 and key.shape == (2,)
-    if not (typed or raw):
-        raise TypeError(f"key: expected a PRNG key from jax.random.key, got {type(key).__name__}")
-
-
-def _check_callable(f: Any, argname: str) -> None:
-    if not callable(f):
-        raise TypeError(f"{argname}: expected a callable, got {type(f).__name__}")
 
 
 def _check_sampler(sample: Any) -> None:
