@@ -78,32 +78,42 @@ def test_mode_coverage_errors():
         gan.mode_coverage(np.zeros((5, 2)), data.ring_modes(), min_frac=0.0)
 
 
-def test_gan_trained_by_run_covers_all_eight_modes():
-    """The book's 8-Gaussian GAN (width 128, batch 256, Adam 1e-3, β1 = 0.5) through kexue.train.run
-    reaches all 8 modes within 4000 steps (checked every 1000; seed 0 needs 3000 on a 2-core CPU)."""
-    latent, batch = 2, 256
-    rngs = nnx.Rngs(0)
-    G, D = gan.mlp([latent, 128, 128, 2], rngs=rngs), gan.mlp([2, 128, 128, 1], rngs=rngs)
+def test_gan_trained_by_run_learns_the_ring():
+    """Eight seeds of the chapter's 8-Gaussian GAN (width 32, batch 128, Adam 1e-3 with β1 = 0.5, alternating
+    updates, zero-centred penalty), vmapped through kexue.train.run, cover 7 or more of the 8 modes on average
+    after 2500 steps (every seed covered all 8 with AVX-512, AVX and SSE4.2 code). GAN training is chaotic: which
+    seed ends where depends on the CPU's rounding, so only the average over seeds is asserted, with a margin of
+    about one mode per seed."""
+    latent, batch, width, n_seeds, steps = 2, 128, 32, 8, 2500
+    adam = optax.adam(1e-3, b1=0.5)
 
     def noise(key):
         return jax.random.normal(key, (batch, latent), dtype=jnp.float32)
 
     def d_loss(D, G, x, key):
-        return gan.ns_discriminator_loss(D(x), D(G(noise(key))))
+        penalty = gan.gradient_penalty(lambda xi: D(xi[None])[0, 0], x)
+        return gan.ns_discriminator_loss(D(x)[:, 0], D(G(noise(key)))[:, 0]) + penalty
 
     def g_loss(D, G, x, key):
-        return gan.ns_generator_loss(D(G(noise(key))))
+        return gan.ns_generator_loss(D(G(noise(key)))[:, 0])
 
-    adam = optax.adam(1e-3, b1=0.5)
+    def init(seed):
+        rngs = nnx.Rngs(seed)
+        G, D = gan.mlp([latent, width, width, 2], rngs=rngs), gan.mlp([2, width, width, 1], rngs=rngs)
+        return train.init_game(D, adam, G, adam)
+
     sample = lambda key: data.eight_gaussians(key, batch).astype(jnp.float32)  # noqa: E731
-    step = train.game_step(d_loss, g_loss, adam, adam, sample)
-    game, z = train.init_game(D, adam, G, adam), jax.random.normal(jax.random.key(1), (10_000, latent))
-    for segment in range(4):
-        game, history = train.run(step, game, steps=1000, key=jax.random.fold_in(jax.random.key(0), segment),
-                                  chunk=1000, progress=False)
-        assert np.isfinite(history["d_loss"]).all() and len(history["g_loss"]) == 1000
-        coverage = gan.mode_coverage(train.merge(game.g)(z.astype(jnp.float32)), data.ring_modes())
-        if coverage.covered == 8:
-            break
-    assert coverage.covered == 8, coverage
-    assert coverage.quality > 0.5, coverage
+    step = train.game_step(d_loss, g_loss, adam, adam, sample, mode="alternating")
+
+    def all_seeds(games, key):
+        games, metrics = jax.vmap(step)(games, jax.random.split(key, n_seeds))
+        return games, {name: jnp.mean(value) for name, value in metrics.items()}
+
+    games = jax.tree.map(lambda *leaves: jnp.stack(leaves), *map(init, range(n_seeds)))
+    games, history = train.run(all_seeds, games, steps=steps, key=jax.random.key(0), chunk=500, progress=False)
+    assert np.isfinite(history["d_loss"]).all() and len(history["g_loss"]) == steps
+    z = jax.random.normal(jax.random.key(1), (4000, latent), dtype=jnp.float32)
+    samples = np.asarray(jax.vmap(lambda g: train.merge(g)(z))(games.g))
+    coverage = [gan.mode_coverage(x, data.ring_modes()) for x in samples]
+    assert np.mean([c.covered for c in coverage]) >= 7, coverage
+    assert np.mean([c.quality for c in coverage]) > 0.3, coverage
