@@ -25,3 +25,13 @@ def test_digits_is_exported_and_deterministic():
     x1, _ = data.digits()
     x2, _ = data.digits()
     np.testing.assert_array_equal(x1, x2)
+
+
+def test_digits_without_scikit_learn_says_what_to_install(monkeypatch):
+    import sys
+
+    import pytest
+
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)  # makes the import fail
+    with pytest.raises(ModuleNotFoundError, match="scikit-learn; pip install"):
+        data.digits()
