@@ -274,6 +274,43 @@ def test_train_sgns_separates_two_topics_and_is_reproducible():
     assert cos[same & ~np.eye(len(v), dtype=bool)].mean() > cos[other].mean() + 0.3
 
 
+def test_train_sgns_seeds_is_train_sgns_per_seed():
+    rng = np.random.default_rng(1)
+    docs = [[f"w{j}" for j in rng.integers(0, 12, 40)] for _ in range(20)]
+    c = Corpus.from_docs(docs)
+    v = E.build_vocab(c, min_count=1)
+    enc = E.encode(c, v)
+    config = E.SGNSConfig(batch=32, alpha=0.05)
+    w_in, w_out, hist = E.train_sgns_seeds(enc, v.counts, [3, 11], dim=6, epochs=2, sample=0, config=config, chunk=7)
+    assert w_in.shape == w_out.shape == (2, len(v), 6) and hist["loss"].shape == hist["pairs"].shape
+    assert hist["loss"].shape[1] == 2 and not np.allclose(w_in[0], w_in[1])
+    for r, seed in enumerate((3, 11)):  # sample=0: equal streams, so each run is train_sgns with its seed
+        one_in, one_out, one_hist = E.train_sgns(enc, v.counts, dim=6, epochs=2, sample=0, config=config,
+                                                 key=jax.random.key(seed), seed=seed, chunk=7)
+        np.testing.assert_array_equal(w_in[r], one_in)
+        np.testing.assert_array_equal(w_out[r], one_out)
+        np.testing.assert_array_equal(hist["pairs"][:, r], one_hist["pairs"])
+    with pytest.raises(ValueError, match="seeds"):
+        E.train_sgns_seeds(enc, v.counts, [], dim=6, epochs=1)
+
+
+def test_train_sgns_seeds_pads_unequal_streams_without_pairs():
+    rng = np.random.default_rng(2)
+    docs = [[f"w{j}" for j in rng.zipf(1.5, 50) % 30] for _ in range(30)]
+    c = Corpus.from_docs(docs)
+    v = E.build_vocab(c, min_count=1)
+    enc = E.encode(c, v)
+    config = E.SGNSConfig(batch=16, alpha=0.05)
+    seeds = [0, 1, 2]
+    _, _, hist = E.train_sgns_seeds(enc, v.counts, seeds, dim=4, epochs=1, sample=1e-2, config=config)
+    keep = E.keep_probability(v.counts, 1e-2)
+    for r, seed in enumerate(seeds):  # each repetition forms exactly the pairs of its own stream
+        stream = E.sgns_stream(enc, keep, epochs=1, window=config.window, batch=config.batch, seed=seed)
+        _, _, one = E.train_sgns(enc, v.counts, dim=4, epochs=1, sample=1e-2, config=config,
+                                 key=jax.random.key(seed), seed=seed)
+        assert hist["pairs"][:, r].sum() == one["pairs"].sum() and hist["pairs"][stream.steps:, r].sum() == 0
+
+
 def test_sgns_rejects_bad_configuration():
     with pytest.raises(ValueError, match="batch"):
         E.sgns_step(10, E.SGNSConfig(batch=0))
@@ -330,7 +367,13 @@ def test_evaluate_reports_all_scores():
             pairs = [line.lower().split()[:2] for line in f if not line.startswith("#")][:30]
         words = list(dict.fromkeys(words + [w for pair in pairs for w in pair]))
     scores = E.evaluate(E.keyed_vectors(words, rng.standard_normal((len(words), 4))))
-    assert set(scores) == {"ws353", "simlex", "analogy", "ws353_oov", "simlex_oov", "analogy_n"}
+    assert set(scores) == {"ws353", "simlex", "analogy", "ws353_oov", "simlex_oov", "ws353_n", "simlex_n",
+                           "analogy_n"}
     assert -1 <= scores["ws353"] <= 1 and 0 < scores["ws353_oov"] < 1
+    known = {w.upper() for w in words}
+    for name, key in (("wordsim353", "ws353_n"), ("simlex999", "simlex_n")):  # pairs with both words known
+        with open(data.eval_set(name), encoding="utf-8") as f:
+            rows = [line.upper().split("\t") for line in f if not line.startswith("#")]
+        assert scores[key] == sum(a in known and b in known for a, b, _ in rows) >= 30
     with pytest.raises(ValueError, match="name"):
         E.similarity_rho(None, "men")

@@ -25,7 +25,7 @@ stream and :math:`k` negatives :math:`n \\sim P_n \\propto \\mathrm{count}^{0.75
 
 whose optimum at full rank is :math:`u_w^\\top v_c = \\mathrm{PMI}(w, c) - \\log k` (Levy & Goldberg 2014:
 :func:`shifted_pmi`, :func:`sgns_expected_loss`). :func:`sgns_step` is the sparse, batched SGD step that
-:func:`train_sgns` runs through :func:`kexue.train.run`.
+:func:`train_sgns` runs through :func:`kexue.train.run` (:func:`train_sgns_seeds`: once per seed).
 
 Every embedding is scored the same way (:func:`evaluate`): Spearman :math:`\\rho` on WordSim-353 and
 SimLex-999 through gensim's ``KeyedVectors``, and 3CosAdd accuracy on the word2vec analogy questions
@@ -72,6 +72,7 @@ __all__ = [
     "similarity_rho",
     "svd_vectors",
     "train_sgns",
+    "train_sgns_seeds",
     "truncated_svd",
 ]
 
@@ -513,6 +514,58 @@ def train_sgns(
     return np.asarray(state.w_in), np.asarray(state.w_out), history
 
 
+def train_sgns_seeds(
+    encoded: Encoded,
+    counts: np.ndarray,
+    seeds: Sequence[int],
+    *,
+    dim: int = 100,
+    epochs: int = 5,
+    sample: float = 1e-3,
+    config: SGNSConfig = SGNSConfig(),
+    chunk: int = 500,
+    progress: bool = False,
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """:func:`train_sgns` once per seed, compiled once: ``(w_in, w_out, history)`` stacked along a leading axis
+    of ``len(seeds)``.
+
+    Run :math:`r` draws everything from ``seeds[r]`` as ``train_sgns(key=jax.random.key(seeds[r]),
+    seed=seeds[r])`` does: its subsampled stream, initial vectors, windows and noise words. The streams are
+    padded (with sentence id -1, which forms no pair) to the longest one, so that every run has the same number
+    of steps and reuses one compiled chunk; the learning rate decays over that common length. With streams of
+    equal length (e.g. ``sample=0``) run :math:`r` is exactly :func:`train_sgns` with its seed. The runs go one
+    after another (vmapping them was twice as slow on CPU in our measurements).
+    ``history[name]`` has shape ``(steps, len(seeds))``.
+    """
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds: need at least one seed")
+    for s in seeds:
+        _check_int(s, "seeds", low=0)
+    counts = np.asarray(counts)
+    keep = keep_probability(counts, sample)
+    streams = [sgns_stream(encoded, keep, epochs=epochs, window=config.window, batch=config.batch, seed=int(s),
+                           chunk=chunk) for s in seeds]
+    steps = max(s.steps for s in streams)
+    n_chunks = -(-steps // chunk)
+    chunk = -(-steps // n_chunks)
+    steps = n_chunks * chunk
+    length = steps * config.batch + 2 * config.window
+    step = sgns_step(steps, config)
+    w_in, w_out, history = [], [], []
+    for seed, stream in zip(seeds, streams):
+        extra = length - stream.tokens.size
+        padded = Stream(np.concatenate([stream.tokens, np.zeros(extra, np.int32)]),
+                        np.concatenate([stream.sents, np.full(extra, -1, np.int32)]), steps, chunk)
+        key = jax.random.key(int(seed))
+        state = sgns_init(jax.random.fold_in(key, 0), counts, dim, padded)
+        state, hist = run(step, state, steps=steps, key=jax.random.fold_in(key, 1), chunk=chunk, progress=progress)
+        w_in.append(np.asarray(state.w_in))
+        w_out.append(np.asarray(state.w_out))
+        history.append(hist)
+    return np.stack(w_in), np.stack(w_out), {name: np.stack([h[name] for h in history], axis=1) for name in history[0]}
+
+
 # ------------------------------------------------------------------------------------ evaluation
 
 
@@ -617,13 +670,33 @@ def analogy_accuracy(kv: Any, path: str | None = None, *, batch: int = 1024) -> 
 
 def evaluate(kv: Any) -> dict[str, float]:
     """The book's scores of one embedding: ``ws353`` and ``simlex`` (Spearman :math:`\\rho`), ``analogy``
-    (3CosAdd accuracy), plus ``ws353_oov``, ``simlex_oov`` (skipped pair shares) and ``analogy_n`` (questions
-    answered)."""
+    (3CosAdd accuracy), plus ``ws353_oov``, ``simlex_oov`` (skipped pair shares), ``ws353_n``, ``simlex_n``
+    (pairs scored) and ``analogy_n`` (questions answered)."""
     ws, ws_oov = similarity_rho(kv, "wordsim353")
     sl, sl_oov = similarity_rho(kv, "simlex999")
     an = analogy_accuracy(kv)
     return {"ws353": ws, "simlex": sl, "analogy": an.accuracy, "ws353_oov": ws_oov, "simlex_oov": sl_oov,
-            "analogy_n": float(an.total)}
+            "ws353_n": float(round(_pair_count("wordsim353") * (1 - ws_oov))),
+            "simlex_n": float(round(_pair_count("simlex999") * (1 - sl_oov))), "analogy_n": float(an.total)}
+
+
+@lru_cache(maxsize=4)
+def _pair_count(name: str) -> int:
+    """The number of valid ``word<TAB>word<TAB>score`` lines of an evaluation set, parsed as gensim does."""
+    n = 0
+    with open(eval_set(name), encoding="utf-8") as f:
+        for line in f:
+            if not line or line.startswith("#"):
+                continue
+            parts = line.split("\t")
+            if len(parts) != 3:
+                continue
+            try:
+                float(parts[2])
+            except ValueError:
+                continue
+            n += 1
+    return n
 
 
 # ---------------------------------------------------------------------------------------- checks
