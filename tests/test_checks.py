@@ -95,3 +95,10 @@ def test_finite_tree_names_the_leaf():
     assert checks.finite_tree(tree) == "['b']['x']"
     assert checks.finite_tree({"w": jnp.ones(2)}) is None
     assert checks.finite_tree({"z": jnp.array([1 + 1j * jnp.nan])}) == "['z']"
+
+
+def test_array_takes_bfloat16_as_float_and_checks_it():
+    x = jnp.array([1.0, 2.0], dtype=jnp.bfloat16)
+    assert checks.array(x, "x", kinds="f").dtype == jnp.bfloat16
+    with pytest.raises(ValueError, match="NaN/inf"):
+        checks.array(jnp.array([1.0, jnp.inf], dtype=jnp.bfloat16), "x", kinds="f")

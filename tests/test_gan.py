@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import mpmath as mp
 import numpy as np
 import optax
 import pytest
@@ -25,6 +26,56 @@ def test_losses_are_the_log_sigmoid_formulas(real, fake):
     np.testing.assert_allclose(gan.ns_generator_loss(fake), -np.mean(np.log(sigma(fake))), rtol=1e-8, atol=1e-12)
 
 
+LOSSES = {
+    "ns_discriminator_loss": lambda u: gan.ns_discriminator_loss(u, jnp.zeros(3)),
+    "ns_discriminator_loss(fake)": lambda u: gan.ns_discriminator_loss(jnp.zeros(3), u),
+    "ns_generator_loss": gan.ns_generator_loss,
+    "hinge_discriminator_loss": lambda u: gan.hinge_discriminator_loss(u, jnp.zeros(3)),
+    "hinge_discriminator_loss(fake)": lambda u: gan.hinge_discriminator_loss(jnp.zeros(3), u),
+    "hinge_generator_loss": gan.hinge_generator_loss,
+}
+ARG = {"ns_discriminator_loss": "real_logits", "hinge_discriminator_loss": "real_logits"}
+
+
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+@pytest.mark.parametrize(("u", "exc", "match"), [
+    (np.zeros(0), ValueError, "at least 1"),  # an empty batch has no mean (it was NaN)
+    (np.array([0.0, np.nan]), ValueError, "NaN"), (np.array([np.inf]), ValueError, "NaN/inf"),
+    (np.array([-np.inf, 0.0]), ValueError, "NaN/inf"), (None, TypeError, "array"), ("ab", TypeError, "array"),
+    (np.array([True, False]), TypeError, "dtype bool"), (np.array([1 + 1j]), TypeError, "dtype complex"),
+])
+def test_losses_refuse_bad_logits(loss, u, exc, match):
+    with pytest.raises(exc, match=f"^{ARG.get(loss, 'fake_logits')}: .*{match}"):
+        LOSSES[loss](u)
+
+
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+def test_losses_under_jit_check_shapes_not_values(loss):
+    """Under jit an empty batch is still refused (shapes are static); values are not seen (train.run checks them)."""
+    f = jax.jit(LOSSES[loss])
+    with pytest.raises(ValueError, match="at least 1"):
+        f(jnp.zeros(0))
+    assert np.isnan(f(jnp.array([np.nan, 0.0])))
+    np.testing.assert_allclose(f(jnp.array([1.0, -2.0, 0.5])), LOSSES[loss](np.array([1.0, -2.0, 0.5])), rtol=1e-15)
+
+
+def test_losses_accept_ints_lists_and_bfloat16():
+    assert float(gan.ns_generator_loss([0, 0])) == pytest.approx(np.log(2))
+    assert float(gan.hinge_generator_loss(np.array([1, 2]))) == 1.5
+    assert float(gan.ns_generator_loss(jnp.zeros(4, jnp.bfloat16))) == pytest.approx(np.log(2), rel=1e-2)
+    with pytest.raises(ValueError, match="^fake_logits: .*NaN"):
+        gan.ns_generator_loss(jnp.array([np.nan], jnp.bfloat16))
+
+
+@given(u=arrays(np.float64, st.integers(1, 8), elements=st.floats(-700, 700)))
+def test_softplus_losses_to_the_last_digits(u):
+    """-log σ(u) = log(1 + e^{-u}) against mpmath at 30 digits, for logits where e^{±u} overflows a naive form."""
+    mp.mp.dps = 30
+    exact = lambda v: float(sum(mp.log1p(mp.exp(-mp.mpf(float(x)))) for x in v) / len(v))  # noqa: E731
+    np.testing.assert_allclose(float(gan.ns_generator_loss(u)), exact(u), rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(float(gan.ns_discriminator_loss(u, -u)), 2 * exact(u), rtol=1e-13, atol=1e-300)
+
+
 def test_losses_at_an_undecided_discriminator():
     """D(x) = 0 everywhere (σ = 1/2): L_D = 2 log 2, L_G = log 2."""
     zeros = jnp.zeros(5)
@@ -44,8 +95,23 @@ def test_mlp_shapes_and_depth():
     net = gan.mlp([2, 16, 16, 1], rngs=nnx.Rngs(0))
     assert net(jnp.ones((5, 2))).shape == (5, 1)
     assert sum(isinstance(layer, nnx.Linear) for layer in net.layers) == 3
-    with pytest.raises(ValueError, match="sizes"):
-        gan.mlp([3], rngs=nnx.Rngs(0))
+    assert gan.mlp(np.array([2, 3]), rngs=nnx.Rngs(0))(jnp.ones((1, 2))).shape == (1, 3)  # NumPy ints are ints
+
+
+@pytest.mark.parametrize(("sizes", "exc", "name"), [
+    ([3], ValueError, "sizes"), ([], ValueError, "sizes"), ([2, 0], ValueError, r"sizes\[1\]"),
+    ([2, -1], ValueError, r"sizes\[1\]"), ([2, 2.0], TypeError, r"sizes\[1\]"), ([2, True], TypeError, r"sizes\[1\]"),
+    ([None, 2], TypeError, r"sizes\[0\]"), (None, TypeError, "sizes"), ("23", TypeError, "sizes"), (4, TypeError, "sizes"),
+])
+def test_mlp_refuses_bad_sizes(sizes, exc, name):
+    with pytest.raises(exc, match=f"^{name}:"):
+        gan.mlp(sizes, rngs=nnx.Rngs(0))
+
+
+@pytest.mark.parametrize("rngs", [None, 0, jax.random.key(0)])
+def test_mlp_refuses_bad_rngs(rngs):
+    with pytest.raises(TypeError, match="^rngs:"):
+        gan.mlp([2, 3], rngs=rngs)
 
 
 def test_mode_coverage_counts_modes_and_quality():
@@ -69,13 +135,54 @@ def test_mode_coverage_threshold_is_inclusive():
     assert gan.mode_coverage(x, modes, radius=0.04).covered == 1
 
 
-def test_mode_coverage_errors():
-    with pytest.raises(ValueError, match="samples"):
-        gan.mode_coverage(np.zeros((5, 3)), data.ring_modes())
-    with pytest.raises(ValueError, match="radius"):
-        gan.mode_coverage(np.zeros((5, 2)), data.ring_modes(), radius=0.0)
-    with pytest.raises(ValueError, match="min_frac"):
-        gan.mode_coverage(np.zeros((5, 2)), data.ring_modes(), min_frac=0.0)
+@pytest.mark.parametrize(("kwargs", "exc", "name"), [
+    ({"samples": np.zeros((5, 3))}, ValueError, "modes"),  # the samples' d = 3, the ring's d = 2
+    ({"samples": np.full((5, 2), np.nan)}, ValueError, "samples"),  # NaN is near no mode: not "0 modes covered"
+    ({"samples": np.array([[0.0, np.inf]])}, ValueError, "samples"),
+    ({"modes": np.array([[np.nan, 0.0]])}, ValueError, "modes"),
+    ({"samples": np.zeros((0, 2))}, ValueError, "samples"),
+    ({"modes": np.zeros((0, 2))}, ValueError, "modes"),
+    ({"samples": np.zeros((3, 0)), "modes": np.zeros((2, 0))}, ValueError, "samples"),
+    ({"samples": np.zeros(4)}, ValueError, "samples"),
+    ({"samples": None}, TypeError, "samples"),
+    ({"samples": "ab"}, TypeError, "samples"),
+    ({"samples": np.zeros((5, 2), bool)}, TypeError, "samples"),
+    ({"samples": np.zeros((5, 2), complex)}, TypeError, "samples"),
+    ({"radius": 0.0}, ValueError, "radius"),
+    ({"radius": -1.0}, ValueError, "radius"),
+    ({"radius": np.nan}, ValueError, "radius"),
+    ({"radius": np.inf}, ValueError, "radius"),
+    ({"radius": "0.1"}, TypeError, "radius"),
+    ({"radius": True}, TypeError, "radius"),
+    ({"min_frac": 0.0}, ValueError, "min_frac"),
+    ({"min_frac": 1.5}, ValueError, "min_frac"),
+    ({"min_frac": np.nan}, ValueError, "min_frac"),
+    ({"min_frac": None}, TypeError, "min_frac"),
+])
+def test_mode_coverage_errors(kwargs, exc, name):
+    args = {"samples": np.zeros((5, 2)), "modes": data.ring_modes()} | kwargs
+    with pytest.raises(exc, match=f"^{name}:"):
+        gan.mode_coverage(**args)
+
+
+@given(k=st.integers(-1000, 1000), seed=st.integers(0, 2**32 - 1))
+def test_mode_coverage_is_scale_free(k, seed):
+    """Scaling samples, modes and radius by 2^k (exact in floats) changes nothing, down to 1e-301 and up to 1e301:
+    no square under- or overflows (before, 1e-200 samples counted as within 1e-250 of 0)."""
+    rng = np.random.default_rng(seed)
+    x, mu = rng.normal(size=(50, 2)), rng.normal(size=(3, 2))
+    ref = gan.mode_coverage(x, mu, radius=0.5, min_frac=0.05)
+    s = np.ldexp(1.0, k)
+    got = gan.mode_coverage(x * s, mu * s, radius=0.5 * s, min_frac=0.05)
+    assert got.covered == ref.covered and got.quality == ref.quality
+    np.testing.assert_array_equal(got.fractions, ref.fractions)
+
+
+def test_mode_coverage_far_beyond_the_radius_at_extreme_scales():
+    assert gan.mode_coverage(np.full((5, 2), 1e-200), np.zeros((1, 2)), radius=1e-250).covered == 0
+    assert gan.mode_coverage(np.array([[1.7e308, 0.0]]), np.array([[-1.7e308, 0.0]]), radius=1e308).covered == 0
+    assert gan.mode_coverage(np.array([[1.7e308, 0.0]]), np.array([[1.6e308, 0.0]]), radius=1e307).covered == 1
+    assert gan.mode_coverage(np.ones((3, 2), dtype=int), np.ones((1, 2)), radius=1e-300).covered == 1
 
 
 def test_gan_trained_by_run_learns_the_ring():

@@ -90,7 +90,7 @@ def array(x: Any, name: str, *, ndim: int | Iterable[int] | None = None, shape: 
         arr = x if traced or hasattr(x, "dtype") and hasattr(x, "shape") else np.asarray(x)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name}: expected an array, got {type(x).__name__} ({exc})") from exc
-    kind = np.dtype(arr.dtype).kind if not str(arr.dtype).startswith("key<") else "K"
+    kind = _kind(arr.dtype)
     if kind not in kinds:
         wanted = " or ".join(_KINDS.get(k, k) for k in kinds)
         raise TypeError(f"{name}: expected a {wanted} array, got dtype {arr.dtype}")
@@ -107,10 +107,19 @@ def array(x: Any, name: str, *, ndim: int | Iterable[int] | None = None, shape: 
     if traced:
         return arr
     arr = np.asarray(arr)
-    if finite and kind in "fc" and not np.all(np.isfinite(arr)):
+    if finite and kind in "fc" and not np.all(np.isfinite(arr.astype(np.float32) if arr.dtype.kind == "V" else arr)):
         bad = int(np.sum(~np.isfinite(arr)))
         raise ValueError(f"{name}: contains {bad} NaN/inf value(s)")
     return arr
+
+
+def _kind(dtype: Any) -> str:
+    """NumPy's dtype kind, with JAX's PRNG keys as ``"K"`` and ml_dtypes floats (bfloat16, float8) as ``"f"``."""
+    name = str(dtype)
+    if name.startswith("key<"):
+        return "K"
+    kind = np.dtype(dtype).kind
+    return "f" if kind == "V" and ("float" in name or name.startswith("bfloat")) else kind
 
 
 def prng_key(key: Any, name: str = "key") -> Any:

@@ -11,21 +11,50 @@ vanilla GAN (Goodfellow et al., 2014) with the *non-saturating* generator loss i
 
 computed stably as :math:`-\\log\\sigma(u) = \\operatorname{softplus}(-u)` and
 :math:`-\\log(1-\\sigma(u)) = \\operatorname{softplus}(u)`.
+
+Arguments are validated through :mod:`kexue.checks`: wrong types raise ``TypeError``, wrong values (empty
+batches, NaN/inf, wrong shapes, out-of-range parameters) ``ValueError``; both messages start with the
+argument's name.  The losses, :func:`gradient_penalty`, :func:`single_loss` and the Dirac-GAN losses and fields
+are meant for ``jax.jit``: on traced values only shapes and dtypes are checked (which costs nothing at run
+time), so a batch of NaN logits inside a jitted step is caught by :func:`kexue.train.run`, not here.  The
+losses are plain means (kept so, bit for bit, in the jitted training step): they overflow to inf only for
+logits beyond about ``max_float / batch`` (3e38/n in float32), a diverged discriminator that ``train.run`` reports.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-__all__ = ["ModeCoverage", "mlp", "mode_coverage", "ns_discriminator_loss", "ns_generator_loss"]
+from kexue import checks
+
+__all__ = ["DIRAC_VARIANTS", "ModeCoverage", "dirac_field", "dirac_losses", "ema", "gradient_penalty",
+           "hinge_discriminator_loss", "hinge_generator_loss", "jacobian_eigenvalues", "mlp", "mode_coverage",
+           "ns_discriminator_loss", "ns_generator_loss", "single_loss"]
+
+DIRAC_VARIANTS = ("vanilla", "ns", "wgan", "gp", "qp")
 
 
+# -- validation (host side; values traced by jit/vmap/grad are checked for shape and dtype only) -------------
+def _floating(x: Any, name: str, **kwargs: Any) -> jax.Array:
+    """A real array (ints promoted to the default float) as a JAX array, validated by :func:`kexue.checks.array`."""
+    checks.array(x, name, kinds="iuf", **kwargs)
+    a = jnp.asarray(x)
+    return a if jnp.issubdtype(a.dtype, jnp.floating) else a.astype(jnp.result_type(float))
+
+
+def _logits(u: Any, name: str) -> jax.Array:
+    """Discriminator outputs: a real array with at least one value (an empty batch has no mean), no NaN/inf."""
+    checks.array(u, name, kinds="iuf")
+    return jnp.asarray(u)
+
+
+# -- the losses ------------------------------------------------------------------------------------------------
 def ns_discriminator_loss(real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
     """The discriminator's loss from its logits on a real and a fake batch,
 
@@ -33,8 +62,13 @@ def ns_discriminator_loss(real_logits: jax.Array, fake_logits: jax.Array) -> jax
 
         L_D = \\operatorname{mean}\\operatorname{softplus}(-D(x))
             + \\operatorname{mean}\\operatorname{softplus}(D(G(z))).
+
+    Raises:
+        TypeError: logits that are not a real array (None, strings, bools, complex).
+        ValueError: an empty batch; NaN/inf logits (checked when the values are concrete, not under ``jit``).
     """
-    return jnp.mean(jax.nn.softplus(-real_logits)) + jnp.mean(jax.nn.softplus(fake_logits))
+    u, v = _logits(real_logits, "real_logits"), _logits(fake_logits, "fake_logits")
+    return jnp.mean(jax.nn.softplus(-u)) + jnp.mean(jax.nn.softplus(v))
 
 
 def ns_generator_loss(fake_logits: jax.Array) -> jax.Array:
@@ -46,14 +80,52 @@ def ns_generator_loss(fake_logits: jax.Array) -> jax.Array:
 
     Its gradient in the logit, :math:`-(1-\\sigma(u))/n`, stays large where the discriminator rejects the
     fakes (:math:`u \\to -\\infty`), unlike the saturating :math:`\\mathbb E\\log(1-\\sigma(u))`.
+
+    Raises: as :func:`ns_discriminator_loss`.
     """
-    return jnp.mean(jax.nn.softplus(-fake_logits))
+    return jnp.mean(jax.nn.softplus(-_logits(fake_logits, "fake_logits")))
 
 
+def _hinge_d(u: jax.Array, v: jax.Array) -> jax.Array:
+    return jnp.mean(jax.nn.relu(1 + u)) + jnp.mean(jax.nn.relu(1 - v))
+
+
+def hinge_discriminator_loss(real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
+    """The hinge discriminator loss in the sign convention of Su's single-loss GAN (D is pushed *low* on
+    real data):
+
+    .. math::
+
+        L_D = \\operatorname{mean}\\operatorname{relu}(1 + D(x)) + \\operatorname{mean}\\operatorname{relu}(1 - D(G(z))).
+
+    Raises: as :func:`ns_discriminator_loss`.
+    """
+    return _hinge_d(_logits(real_logits, "real_logits"), _logits(fake_logits, "fake_logits"))
+
+
+def hinge_generator_loss(fake_logits: jax.Array) -> jax.Array:
+    """The generator's loss matching :func:`hinge_discriminator_loss`: :math:`L_G = \\operatorname{mean} D(G(z))`.
+
+    Raises: as :func:`ns_discriminator_loss`.
+    """
+    return jnp.mean(_logits(fake_logits, "fake_logits"))
+
+
+# -- networks and the mode-coverage metric ------------------------------------------------------------------------
 def mlp(sizes: Sequence[int], *, rngs: nnx.Rngs) -> nnx.Sequential:
-    """A ReLU MLP ``sizes[0] -> sizes[1] -> ... -> sizes[-1]`` (no activation after the last layer)."""
-    if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0 for s in sizes):
-        raise ValueError(f"sizes: need at least two positive ints, got {sizes!r}")
+    """A ReLU MLP ``sizes[0] -> sizes[1] -> ... -> sizes[-1]`` (no activation after the last layer).
+
+    Raises:
+        TypeError: ``sizes`` not a sequence of ints (strings, None, floats, bools); ``rngs`` not ``nnx.Rngs``.
+        ValueError: fewer than two sizes, or a size < 1.
+    """
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Iterable):
+        raise TypeError(f"sizes: expected a sequence of ints (layer widths), got {type(sizes).__name__} {sizes!r}")
+    sizes = [checks.count(s, f"sizes[{i}]") for i, s in enumerate(sizes)]
+    if len(sizes) < 2:
+        raise ValueError(f"sizes: need at least two layer widths (input and output), got {sizes}")
+    if not isinstance(rngs, nnx.Rngs):
+        raise TypeError(f"rngs: expected flax.nnx.Rngs, got {type(rngs).__name__}")
     layers: list = []
     for d_in, d_out in zip(sizes[:-1], sizes[1:]):
         layers += [nnx.Linear(d_in, d_out, rngs=rngs), nnx.relu]
@@ -74,58 +146,99 @@ def mode_coverage(samples: jax.Array, modes: jax.Array, radius: float = 0.1, min
     :math:`\\frac1n\\#\\{i : \\|x_i - \\mu_j\\| \\le r\\} \\ge` ``min_frac``.
 
     ``samples`` is ``(n, d)``, ``modes`` ``(k, d)``; returns a :class:`ModeCoverage`. The usual
-    8-Gaussian protocol: ``r = 0.1`` (5 standard deviations of the data), ``min_frac = 0.01``.
+    8-Gaussian protocol: ``r = 0.1`` (5 standard deviations of the data), ``min_frac = 0.01``. Distances are
+    compared as :math:`\\|(x_i - \\mu_j)/r\\| \\le 1` in float64, so no square under- or overflows at any scale.
+
+    Raises:
+        TypeError: ``samples``/``modes`` not real arrays; ``radius``/``min_frac`` not real numbers.
+        ValueError: shapes other than ``(n, d)`` and ``(k, d)`` with ``n, k, d >= 1``; NaN/inf samples or modes
+            (a NaN sample is near no mode: counting it would report a broken sampler as "0 modes");
+            ``radius`` not finite and > 0; ``min_frac`` outside ``(0, 1]``.
     """
-    x, mu = np.asarray(samples, dtype=np.float64), np.asarray(modes, dtype=np.float64)
-    if x.ndim != 2 or mu.ndim != 2 or x.shape[1] != mu.shape[1] or len(x) == 0:
-        raise ValueError(f"samples, modes: need shapes (n, d) and (k, d), got {x.shape} and {mu.shape}")
-    if not radius > 0 or not 0 < min_frac <= 1:
-        raise ValueError(f"radius > 0 and 0 < min_frac <= 1 required, got radius={radius}, min_frac={min_frac}")
-    near = np.linalg.norm(x[:, None, :] - mu[None, :, :], axis=-1) <= radius
+    x = checks.array(samples, "samples", ndim=2, kinds="iuf")
+    mu = checks.array(modes, "modes", ndim=2, kinds="iuf")
+    x, mu = np.asarray(x, dtype=np.float64), np.asarray(mu, dtype=np.float64)
+    if mu.shape[1] != x.shape[1]:
+        raise ValueError(f"modes: must have the samples' dimension d = {x.shape[1]}, got shape {mu.shape}")
+    radius = checks.real(radius, "radius", positive=True)
+    min_frac = checks.real(min_frac, "min_frac", positive=True)
+    if min_frac > 1:
+        raise ValueError(f"min_frac: must lie in (0, 1], got {min_frac}")
+    with np.errstate(over="ignore"):  # a distance beyond the floats is inf: far from every mode, rightly
+        near = np.linalg.norm((x[:, None, :] - mu[None, :, :]) / radius, axis=-1) <= 1.0
     fractions = near.mean(axis=0)
     return ModeCoverage(int((fractions >= min_frac).sum()), fractions, float(near.any(axis=1).mean()))
 
 
-# ------------------------------------------------------------------ the dynamics of GAN training (chapter 04)
-
-from collections.abc import Callable  # noqa: E402
-from typing import Any  # noqa: E402
-
-DIRAC_VARIANTS = ("vanilla", "ns", "wgan", "gp", "qp")
-
-
-def hinge_discriminator_loss(real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
-    """The hinge discriminator loss in the sign convention of Su's single-loss GAN (D is pushed *low* on
-    real data):
-
-    .. math::
-
-        L_D = \\operatorname{mean}\\operatorname{relu}(1 + D(x)) + \\operatorname{mean}\\operatorname{relu}(1 - D(G(z))).
-    """
-    return jnp.mean(jax.nn.relu(1 + real_logits)) + jnp.mean(jax.nn.relu(1 - fake_logits))
-
-
-def hinge_generator_loss(fake_logits: jax.Array) -> jax.Array:
-    """The generator's loss matching :func:`hinge_discriminator_loss`: :math:`L_G = \\operatorname{mean} D(G(z))`."""
-    return jnp.mean(fake_logits)
-
-
+# -- the dynamics of GAN training (chapter 04) ------------------------------------------------------------------
 def gradient_penalty(critic: Callable[[jax.Array], jax.Array], x: jax.Array, center: float = 0.0) -> jax.Array:
     """The gradient penalty :math:`\\operatorname{mean}_i(\\|\\nabla_x D(x_i)\\| - c)^2` at the rows of ``x``.
 
-    ``critic`` maps one point ``(d,)`` to a scalar; ``x`` is ``(n, d)``. ``center`` :math:`c = 0` is the
-    zero-centred penalty (WGAN-div, Mescheder et al.), computed as :math:`\\|\\nabla_x D\\|^2` so that it is
-    smooth at a zero gradient; :math:`c = 1` is WGAN-GP's.
+    ``critic`` maps one point ``(d,)`` to a scalar; ``x`` is ``(n, d)`` (integers are promoted to floats).
+    ``center`` :math:`c = 0` is the zero-centred penalty (WGAN-div, Mescheder et al.), computed as
+    :math:`\\|\\nabla_x D\\|^2` so that it is smooth at a zero gradient; :math:`c = 1` is WGAN-GP's.
+
+    Raises:
+        TypeError: ``critic`` not callable, or returning a non-float; ``x`` not a real array; ``center`` not a
+            concrete real number.
+        ValueError: ``x`` not ``(n, d)`` with ``n, d >= 1``, or (when concrete) holding NaN/inf; ``critic``
+            returning more than one value per point; ``center`` not finite and >= 0.
     """
-    if jnp.ndim(x) != 2:
-        raise ValueError(f"x: need shape (n, d), got {jnp.shape(x)}")
-    if not center >= 0:
-        raise ValueError(f"center: must be >= 0, got {center}")
-    g = jax.vmap(jax.grad(lambda xi: jnp.reshape(critic(xi), ())))(x)
+    checks.callable_(critic, "critic")
+    x = _floating(x, "x", ndim=2)
+    center = checks.real(center, "center", nonnegative=True)
+
+    def value(xi: jax.Array) -> jax.Array:
+        out = critic(xi)
+        if not hasattr(out, "dtype"):
+            try:
+                out = jnp.asarray(out)
+            except (TypeError, ValueError):
+                raise TypeError(f"critic: must return a scalar array, got {type(out).__name__}") from None
+        if out.size != 1:
+            raise ValueError(f"critic: must map one point {xi.shape} to a scalar, got shape {out.shape}")
+        if not jnp.issubdtype(out.dtype, jnp.floating):
+            raise TypeError(f"critic: must return a real float (it is differentiated), got dtype {out.dtype}")
+        return jnp.reshape(out, ())
+
+    g = jax.vmap(jax.grad(value))(x)
     sq = jnp.sum(g**2, axis=-1)
     if center == 0:
         return jnp.mean(sq)
     return jnp.mean((jnp.sqrt(sq) - center) ** 2)
+
+
+def _unit(v: jax.Array) -> jax.Array:
+    """:math:`v/\\|v\\|` without under- or overflow in :math:`v\\cdot v`: :math:`w/\\|w\\|` with :math:`w = v/m`,
+    :math:`m = \\max_i|v_i|`, held constant under differentiation (exact: :math:`v/\\|v\\|` is 0-homogeneous).
+    NaN at :math:`v = 0` only."""
+    m = jax.lax.stop_gradient(jnp.max(jnp.abs(v)))
+    w = v / jnp.where(m > 0, m, jnp.ones_like(m))
+    return w / jnp.sqrt(jnp.sum(w**2))
+
+
+@jax.custom_jvp
+def _norm(v: jax.Array) -> jax.Array:
+    """:math:`\\|v\\| = m\\|v/m\\|` (:math:`m = \\max_i|v_i|`), with derivative :math:`v/\\|v\\|` by :func:`_unit`,
+    so that neither the value nor a gradient passing through it under- or overflows before the result does.
+    Its derivative is NaN at :math:`v = 0` only."""
+    m = jnp.max(jnp.abs(v))
+    m = jnp.where(m > 0, m, jnp.ones_like(m))
+    return m * jnp.sqrt(jnp.sum((v / m) ** 2))
+
+
+@_norm.defjvp
+def _norm_jvp(primals: tuple[jax.Array], tangents: tuple[jax.Array]) -> tuple[jax.Array, jax.Array]:
+    (v,), (dv,) = primals, tangents
+    return _norm(v), _unit(v) @ dv
+
+
+def _players(phi: Any, th: Any) -> tuple[jax.Array, jax.Array]:
+    """The critic's :math:`\\varphi` and the generator's :math:`\\theta`: real vectors of one length d >= 1."""
+    phi, th = _floating(phi, "phi", ndim=1), _floating(th, "theta", ndim=1)
+    if th.shape != phi.shape:
+        raise ValueError(f"theta: must have the shape of phi {phi.shape}, got {th.shape}")
+    return phi, th
 
 
 def dirac_losses(
@@ -140,33 +253,61 @@ def dirac_losses(
     * ``"ns"``: :math:`L_D = \\operatorname{softplus}(a)`, :math:`L_G = \\operatorname{softplus}(-a)`;
     * ``"wgan"``: :math:`D(x) = x\\cdot\\varphi/\\|\\varphi\\|`, :math:`L_D = a/\\|\\varphi\\|`, :math:`L_G = -L_D`
       (singular at :math:`\\varphi = 0`);
-    * ``"gp"``: :math:`L_D = a + \\lambda(\\|\\varphi\\| - c)^2` (``lam``, ``center``), :math:`L_G = -a`;
+    * ``"gp"``: :math:`L_D = a + \\lambda(\\|\\varphi\\| - c)^2` (``lam``, ``center``), :math:`L_G = -a`
+      (for :math:`c > 0` its gradient is singular at :math:`\\varphi = 0`);
     * ``"qp"`` (GAN-QP): :math:`L_D = a + a^2/(2\\lambda\\|\\theta\\|)`, :math:`L_G = -a` (singular at :math:`\\theta = 0`).
 
-    ``weight_decay`` :math:`\\mu` adds :math:`\\tfrac\\mu2\\|\\varphi\\|^2` to :math:`L_D`.
+    ``weight_decay`` :math:`\\mu` adds :math:`\\tfrac\\mu2\\|\\varphi\\|^2` to :math:`L_D`. Norms and directions
+    are computed scaled by the largest component (:math:`a/\\|\\varphi\\| = \\theta\\cdot\\hat\\varphi`,
+    :math:`a^2/\\|\\theta\\| = a\\,(\\hat\\theta\\cdot\\varphi)`), so the losses and their gradients stay finite
+    for any finite non-singular state, however large or small.
+
+    The returned functions take ``phi`` and ``theta``: real vectors of one length d >= 1 (checked for shape when
+    traced, also for NaN/inf when concrete).
+
+    Raises:
+        ValueError: an unknown ``variant``; ``lam`` not finite and > 0; ``center``, ``weight_decay`` not finite
+            and >= 0; ``lam`` other than 1 for a variant without it (only ``"gp"`` and ``"qp"`` use it), or
+            ``center`` other than 0 outside ``"gp"`` (they would be ignored silently).
+        TypeError: parameters that are not real numbers.
     """
-    if variant not in DIRAC_VARIANTS:
-        raise ValueError(f"variant: expected one of {DIRAC_VARIANTS}, got {variant!r}")
-    if not lam > 0 or not center >= 0 or not weight_decay >= 0:
-        raise ValueError(f"lam > 0, center >= 0, weight_decay >= 0 required; got {lam}, {center}, {weight_decay}")
+    checks.one_of(variant, "variant", DIRAC_VARIANTS)
+    lam = checks.real(lam, "lam", positive=True)
+    center = checks.real(center, "center", nonnegative=True)
+    weight_decay = checks.real(weight_decay, "weight_decay", nonnegative=True)
+    if lam != 1.0 and variant not in ("gp", "qp"):
+        raise ValueError(f"lam: only the 'gp' and 'qp' variants have a weight lam; {variant!r} would ignore lam={lam}")
+    if center != 0.0 and variant != "gp":
+        raise ValueError(f"center: only the 'gp' variant has a center; {variant!r} would ignore center={center}")
 
     def l2(phi):
         return 0.5 * weight_decay * jnp.sum(phi**2)
 
+    def loss(d_part, g_part):
+        def loss_d(phi, th):
+            phi, th = _players(phi, th)
+            return d_part(phi, th) + l2(phi)
+
+        def loss_g(phi, th):
+            return g_part(*_players(phi, th))
+
+        return loss_d, loss_g
+
     if variant in ("vanilla", "ns"):
-        d = lambda phi, th: jax.nn.softplus(th @ phi) + l2(phi)  # noqa: E731
-        if variant == "ns":
-            return d, lambda phi, th: jax.nn.softplus(-(th @ phi))
-        return d, lambda phi, th: -jax.nn.softplus(th @ phi)
+        g_part = (lambda phi, th: jax.nn.softplus(-(th @ phi))) if variant == "ns" else (
+            lambda phi, th: -jax.nn.softplus(th @ phi))
+        return loss(lambda phi, th: jax.nn.softplus(th @ phi), g_part)
     if variant == "wgan":
-        return (lambda phi, th: th @ phi / jnp.linalg.norm(phi) + l2(phi),
-                lambda phi, th: -(th @ phi) / jnp.linalg.norm(phi))
+        return loss(lambda phi, th: th @ _unit(phi), lambda phi, th: -(th @ _unit(phi)))
     if variant == "gp":
         pen = (lambda phi: lam * jnp.sum(phi**2)) if center == 0 else (
-            lambda phi: lam * (jnp.linalg.norm(phi) - center) ** 2)
-        return lambda phi, th: th @ phi + pen(phi) + l2(phi), lambda phi, th: -(th @ phi)
-    return (lambda phi, th: th @ phi + (th @ phi) ** 2 / (2 * lam * jnp.linalg.norm(th)) + l2(phi),
-            lambda phi, th: -(th @ phi))
+            lambda phi: lam * (_norm(phi) - center) ** 2)
+        return loss(lambda phi, th: th @ phi + pen(phi), lambda phi, th: -(th @ phi))
+    return loss(lambda phi, th: th @ phi + (th @ phi) * (_unit(th) @ phi) / (2 * lam), lambda phi, th: -(th @ phi))
+
+
+_SINGULAR = {"wgan": "; WGAN is singular at phi = 0", "gp": "; GP with center > 0 is singular at phi = 0",
+             "qp": "; GAN-QP is singular at theta = 0"}
 
 
 def dirac_field(variant: str, **kwargs: float) -> Callable[[jax.Array], jax.Array]:
@@ -178,15 +319,23 @@ def dirac_field(variant: str, **kwargs: float) -> Callable[[jax.Array], jax.Arra
 
     with the losses of :func:`dirac_losses` (``kwargs``: ``lam``, ``center``, ``weight_decay``). The
     returned function maps ``s`` of shape ``(2d,)`` to :math:`\\dot s`; it is jittable and differentiable.
+
+    Raises: as :func:`dirac_losses`; the field raises ``ValueError`` for ``s`` not a real vector of even length
+    >= 2 and, when ``s`` is concrete, for NaN/inf in ``s`` or a non-finite velocity (a singular point such as
+    :math:`\\varphi = 0` for WGAN). Under ``jit``/``vmap`` a singular point gives NaN (only shapes are checked).
     """
     loss_d, loss_g = dirac_losses(variant, **kwargs)
 
     def field(s: jax.Array) -> jax.Array:
-        s = jnp.asarray(s)
-        if s.ndim != 1 or s.shape[0] % 2:
+        s = _floating(s, "s", ndim=1)
+        if s.shape[0] % 2:
             raise ValueError(f"s: need a state (phi, theta) of even length 2d, got shape {s.shape}")
         phi, th = jnp.split(s, 2)
-        return jnp.concatenate([-jax.grad(loss_d, 0)(phi, th), -jax.grad(loss_g, 1)(phi, th)])
+        v = jnp.concatenate([-jax.grad(loss_d, 0)(phi, th), -jax.grad(loss_g, 1)(phi, th)])
+        if not checks.is_traced(v) and not bool(jnp.all(jnp.isfinite(v))):
+            raise ValueError(f"s: the {variant!r} field is not finite at this state (a singular point, or a velocity "
+                             f"beyond the floats{_SINGULAR.get(variant, '')})")
+        return v
 
     return field
 
@@ -195,11 +344,22 @@ def jacobian_eigenvalues(field: Callable[[jax.Array], jax.Array], point: jax.Arr
     """The eigenvalues of the Jacobian :math:`\\partial f/\\partial s` of ``field`` at ``point`` (by
     ``jax.jacfwd``), sorted by real then imaginary part. The equilibrium is locally asymptotically stable
     when all have negative real part; purely imaginary ones mean the linearisation only rotates.
+
+    Raises:
+        TypeError: ``field`` not callable or returning complex values; ``point`` not a real array.
+        ValueError: ``point`` not a non-empty 1-D state or holding NaN/inf; ``field`` not mapping ``(n,)`` to
+            ``(n,)``; a Jacobian that is not finite at ``point`` (a singular point of the field).
     """
-    point = jnp.asarray(point)
-    if point.ndim != 1:
-        raise ValueError(f"point: need a 1-D state, got shape {point.shape}")
-    jac = np.asarray(jax.jacfwd(field)(point), dtype=np.float64)
+    checks.callable_(field, "field")
+    point = _floating(point, "point", ndim=1)
+    jac = jax.jacfwd(field)(point)
+    n = point.shape[0]
+    if jnp.shape(jac) != (n, n):
+        raise ValueError(f"field: must map a state of shape ({n},) to a velocity of the same shape; its Jacobian "
+                         f"at point has shape {jnp.shape(jac)}")
+    if jnp.issubdtype(jnp.result_type(jac), jnp.complexfloating):
+        raise TypeError(f"field: must return real values, got dtype {jnp.result_type(jac)}")
+    jac = np.asarray(jac, dtype=np.float64)
     if not np.all(np.isfinite(jac)):
         raise ValueError("point: the Jacobian is not finite there (a singular point of the field?)")
     ev = np.linalg.eigvals(jac)
@@ -216,23 +376,44 @@ def ema(path: jax.Array, beta: float, *, bias_correction: bool = True) -> jax.Ar
     returning :math:`\\hat m` (bias-corrected, as in Adam). With ``bias_correction=False`` the average starts
     instead at the first point, :math:`m_0 = x_1` (the usual weight EMA initialised at the first weights,
     which keeps a fraction :math:`\\beta^t` of them).
+
+    Computed on the host in float64 (complex128 for complex paths) and returned as a JAX array of the path's
+    dtype (integers give the default float). Both averages are affine in the path and reproduce constants, so
+    they are evaluated as :math:`x_1 + e_t` (resp. :math:`x_1 + e_t/(1-\\beta^t)`) with
+    :math:`e_t = \\beta e_{t-1} + (1-\\beta)(x_t - x_1)`, :math:`e_0 = 0` (``scipy.signal.lfilter``) and
+    :math:`1-\\beta^t = -\\operatorname{expm1}(t\\operatorname{log1p}(-(1-\\beta)))`, on the path scaled by a
+    power of two: a constant path comes back exactly, in float32 with :math:`\\beta = 0.9999` too, and nothing
+    overflows up to the largest floats.
+
+    Raises:
+        TypeError: ``path`` not a real or complex array (or a traced JAX value: this runs on the host);
+            ``beta`` not a real number; ``bias_correction`` not a bool.
+        ValueError: ``path`` without a time axis, empty or holding NaN/inf; ``beta`` outside ``[0, 1)``.
     """
-    x = jnp.asarray(path)
-    if x.ndim < 1 or x.shape[0] == 0:
-        raise ValueError(f"path: need a non-empty array with time on axis 0, got shape {x.shape}")
+    from scipy.signal import lfilter  # here, not at the top: scipy.signal takes ~0.7 s to import
+
+    if checks.is_traced(path):
+        raise TypeError("path: expected a concrete array (ema runs on the host in float64), got a traced JAX value")
+    x = checks.array(path, "path", kinds="iufc")
+    if x.ndim < 1:
+        raise ValueError(f"path: need an array with time on axis 0, got shape {x.shape}")
+    beta = checks.real(beta, "beta")
     if not 0 <= beta < 1:
-        raise ValueError(f"beta: need 0 <= beta < 1, got {beta}")
-    m0 = jnp.zeros_like(x[0]) if bias_correction else x[0]
-
-    def body(m, xt):
-        m = beta * m + (1 - beta) * xt
-        return m, m
-
-    _, ms = jax.lax.scan(body, m0, x)
-    if not bias_correction:
-        return ms
-    t = jnp.arange(1, x.shape[0] + 1, dtype=ms.dtype).reshape((-1,) + (1,) * (x.ndim - 1))
-    return ms / (1 - beta**t)
+        raise ValueError(f"beta: must lie in [0, 1), got {beta}")
+    if not isinstance(bias_correction, (bool, np.bool_)):
+        raise TypeError(f"bias_correction: expected a bool, got {type(bias_correction).__name__}")
+    x = np.asarray(x)
+    out_dtype = x.dtype if jnp.issubdtype(x.dtype, jnp.inexact) else np.dtype(np.float64)
+    y = x.astype(np.complex128 if np.iscomplexobj(x) else np.float64)
+    top = float(np.max(np.abs(y)))
+    scale = np.ldexp(1.0, int(np.frexp(top)[1]) - 1) if top > 0 else 1.0  # |y / scale| < 2, exactly
+    y = y / scale
+    e = lfilter([1.0 - beta], [1.0, -beta], y - y[0], axis=0)
+    if bias_correction:
+        t = np.arange(1, len(y) + 1, dtype=np.float64).reshape((-1,) + (1,) * (y.ndim - 1))
+        with np.errstate(divide="ignore"):  # beta = 0: log1p(-1) = -inf, and 1 - 0^t = 1
+            e = e / -np.expm1(t * np.log1p(-(1.0 - beta)))
+    return jnp.asarray(((y[0] + e) * scale).astype(out_dtype))
 
 
 def single_loss(
@@ -256,15 +437,25 @@ def single_loss(
     :math:`\\nabla_G\\operatorname{mean}D(G(z))` in G's. So :math:`\\nabla L = (\\nabla_D L_D,\\ \\lambda\\nabla_G L_G)`,
     both taken at the same point: one optimiser step on :math:`L` is a *simultaneous* game step.
     ``params = (d_params, g_params)``; ``d_apply(d_params, x)`` and ``g_apply(g_params, z)`` return arrays.
+
+    Raises:
+        TypeError: ``d_apply``/``g_apply`` not callable; ``params`` not a 2-tuple; ``x``, ``z`` or the
+            discriminator's outputs not real arrays; ``lam`` not a real number.
+        ValueError: ``x``, ``z`` or the discriminator's outputs empty or (when concrete) holding NaN/inf; ``lam``
+            not finite and > 0 (:math:`\\lambda \\le 0` stops or reverses the generator; a traced ``lam`` is not
+            checked).
     """
+    checks.callable_(d_apply, "d_apply")
+    checks.callable_(g_apply, "g_apply")
     if not (isinstance(params, tuple) and len(params) == 2):
         raise TypeError(f"params: expected a tuple (d_params, g_params), got {type(params).__name__}")
+    checks.array(x, "x", kinds="iuf")
+    checks.array(z, "z", kinds="iuf")
+    if not checks.is_traced(lam):
+        lam = checks.real(lam, "lam", positive=True)
     d_params, g_params = params
     fake = g_apply(g_params, z)
     fake_ng = jax.lax.stop_gradient(fake)
-    loss_d = hinge_discriminator_loss(d_apply(d_params, x), d_apply(d_params, fake_ng))
+    loss_d = _hinge_d(_logits(d_apply(d_params, x), "d_apply(d_params, x)"),
+                      _logits(d_apply(d_params, fake_ng), "d_apply(d_params, g_apply(g_params, z))"))
     return loss_d + lam * jnp.mean(d_apply(d_params, fake) - d_apply(d_params, fake_ng))
-
-
-__all__ += ["DIRAC_VARIANTS", "dirac_field", "dirac_losses", "ema", "gradient_penalty", "hinge_discriminator_loss",
-            "hinge_generator_loss", "jacobian_eigenvalues", "single_loss"]
