@@ -9,9 +9,13 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+import mpmath  # noqa: E402
+from jax.scipy.special import gammainc  # noqa: E402
 from scipy.linalg import expm, logm  # noqa: E402  (the references are SciPy's)
 
 from kexue.linalg import (  # noqa: E402
+    MAX_TERMS,
+    MAX_VALUES,
     exp_tail_bound,
     expm_partial_sums,
     expm_series,
@@ -151,6 +155,71 @@ def test_hutchinson_logdet_unbiased_within_4_stderr():
     np.testing.assert_allclose(via_matvec.estimate, est.estimate, rtol=1e-12)
 
 
+# -- extreme but valid input ---------------------------------------------------------------------------
+def tail_reference(x: float, k: int) -> mpmath.mpf:
+    """sum_{n>=k} x^n / n! by direct summation at 60 digits (independent of the incomplete gamma function)."""
+    with mpmath.workdps(60):
+        x = mpmath.mpf(x)
+        term, total, n = x**k / mpmath.factorial(k), mpmath.mpf(0), k
+        while term > total * mpmath.mpf(10) ** -40 or n < x:
+            total += term
+            n += 1
+            term = term * x / n
+        return total
+
+
+@pytest.mark.parametrize(("x", "k"), [(800.0, 2000), (700.0, 900), (100.0, 400), (30.0, 100), (709.0, 1),
+                                      (5.0, 400), (650.0, 3000)])
+def test_tail_bound_where_the_product_over_or_underflows(x, k):
+    assert float(exp_tail_bound(x, k)) == pytest.approx(float(tail_reference(x, k)), rel=1e-12)
+
+
+@FAST
+@given(x=st.floats(0.0, 705.0), k=st.integers(1, 3000))
+def test_tail_bound_matches_direct_summation(x, k):
+    ref = tail_reference(x, k)
+    got = float(exp_tail_bound(x, k))
+    if ref < 1e-300:  # at or below the subnormals: only the absolute size matters
+        assert got <= 1e-300
+    else:
+        assert got == pytest.approx(float(ref), rel=1e-11)
+
+
+def test_tail_bound_underflow_is_zero_and_overflow_raises():
+    assert float(exp_tail_bound(1e-10, 100)) == 0.0  # the true value is 1e-1158
+    assert float(exp_tail_bound(1.0, 2**62)) == 0.0
+    for x, k in ((1000.0, 1), (710.0, 5), (np.array([1.0, 800.0]), 3)):
+        with pytest.raises(FloatingPointError, match="beyond the largest float64"):
+            exp_tail_bound(x, k)
+    with pytest.raises(FloatingPointError, match="float32"):
+        exp_tail_bound(np.float32(100.0), 1)
+
+
+def test_tail_bound_float32_uses_the_reference_where_float32_underflows():
+    got = exp_tail_bound(np.float32(80.0), 300)
+    assert got.dtype == jnp.float32
+    assert float(got) == pytest.approx(float(tail_reference(80.0, 300)), rel=1e-6)
+
+
+def test_tail_bound_ordinary_input_is_exactly_the_closed_form():
+    # bit for bit e^x * P(k, x) where nothing over- or underflows (chapter 1's stored outputs rely on it)
+    x, k = 5.0, np.arange(1, 101)
+    np.testing.assert_array_equal(exp_tail_bound(x, k), jnp.exp(x) * gammainc(jnp.asarray(k, float), x))
+
+
+def test_series_on_integer_and_scaled_input():
+    np.testing.assert_allclose(logdet_series(np.diag([0, 0]), 3), 0.0)
+    tiny = 1e-300 * random_matrix(1, 3)
+    np.testing.assert_allclose(expm_series(tiny, 5), np.eye(3) + tiny, rtol=0, atol=1e-310)
+
+
+def test_hutchinson_accepts_raw_keys_and_works_under_jit():
+    D = np.diag([1.0, 2.0, 3.0])
+    assert float(hutchinson_trace(jax.random.PRNGKey(0), D, 4).estimate) == pytest.approx(6.0)
+    jitted = jax.jit(lambda k, M: hutchinson_trace(k, M, 4).estimate)
+    assert float(jitted(KEY, D)) == pytest.approx(6.0)
+
+
 # -- bad input ----------------------------------------------------------------------------------------
 KEY = jax.random.key(0)
 EYE = np.eye(3)
@@ -159,6 +228,9 @@ EYE = np.eye(3)
 @pytest.mark.parametrize(
     "call, exc, word",
     [
+        (lambda: expm_series(None, 3), TypeError, "A"),
+        (lambda: expm_series("ab", 3), TypeError, "A"),
+        (lambda: expm_series([[1.0], [1.0, 2.0]], 3), TypeError, "A"),
         (lambda: expm_series(np.ones((2, 3)), 3), ValueError, "A"),
         (lambda: expm_series(np.ones(3), 3), ValueError, "A"),
         (lambda: expm_series(np.zeros((0, 0)), 3), ValueError, "A"),
@@ -171,37 +243,69 @@ EYE = np.eye(3)
         (lambda: expm_partial_sums(EYE, -1), ValueError, "terms"),
         (lambda: expm_series(EYE, 2.0), TypeError, "terms"),
         (lambda: expm_series(EYE, True), TypeError, "terms"),
+        (lambda: expm_series(EYE, None), TypeError, "terms"),
+        (lambda: expm_series(EYE, MAX_TERMS + 1), ValueError, "terms"),
+        (lambda: expm_partial_sums(np.eye(100), MAX_VALUES // 10_000 + 1), ValueError, "terms"),
         (lambda: exp_tail_bound(1.0, 0), ValueError, "terms"),
         (lambda: exp_tail_bound(1.0, np.array([3, 0])), ValueError, "terms"),
         (lambda: exp_tail_bound(1.0, 2.0), TypeError, "terms"),
         (lambda: exp_tail_bound(1.0, True), TypeError, "terms"),
+        (lambda: exp_tail_bound(1.0, None), TypeError, "terms"),
+        (lambda: exp_tail_bound(1.0, "3"), TypeError, "terms"),
+        (lambda: exp_tail_bound(1.0, np.array([], int)), ValueError, "terms"),
+        (lambda: exp_tail_bound(np.ones(3), np.array([1, 2])), ValueError, "terms"),
         (lambda: exp_tail_bound(-1.0, 3), ValueError, "norm"),
         (lambda: exp_tail_bound(np.nan, 3), ValueError, "norm"),
+        (lambda: exp_tail_bound(np.inf, 3), ValueError, "norm"),
         (lambda: exp_tail_bound(1j, 3), TypeError, "norm"),
+        (lambda: exp_tail_bound(None, 3), TypeError, "norm"),
+        (lambda: exp_tail_bound("a", 3), TypeError, "norm"),
+        (lambda: exp_tail_bound(True, 3), TypeError, "norm"),
+        (lambda: exp_tail_bound(np.array([]), 3), ValueError, "norm"),
+        (lambda: jax.jit(lambda x: exp_tail_bound(x, 3))(1.0), TypeError, "norm"),
         (lambda: log1p_series(np.ones((3, 2)), 5), ValueError, "A"),
+        (lambda: log1p_series(None, 5), TypeError, "A"),
         (lambda: log1p_series(EYE, 0), ValueError, "terms"),
+        (lambda: log1p_series(EYE, MAX_TERMS + 1), ValueError, "terms"),
         (lambda: logdet_series(np.ones((2, 3)), 5), ValueError, "J"),
+        (lambda: logdet_series(None, 5), TypeError, "J"),
         (lambda: logdet_partial_sums(EYE, 0), ValueError, "terms"),
+        (lambda: logdet_series(EYE, 3.0), TypeError, "terms"),
         (lambda: logdet_series(np.full((2, 2), np.nan), 5), ValueError, "J"),
         (lambda: hutchinson_trace(KEY, EYE, 0), ValueError, "num_probes"),
         (lambda: hutchinson_trace(KEY, EYE, 1), ValueError, "num_probes"),
+        (lambda: hutchinson_trace(KEY, EYE, 4.0), TypeError, "num_probes"),
+        (lambda: hutchinson_trace(KEY, lambda v: v, 10**6, dim=1000), ValueError, "num_probes"),
         (lambda: hutchinson_trace(KEY, np.ones((2, 3)), 4), ValueError, "A"),
+        (lambda: hutchinson_trace(KEY, None, 4), TypeError, "A"),
+        (lambda: hutchinson_trace(KEY, lambda v: v[:1], 4, dim=3), ValueError, "A"),
+        (lambda: hutchinson_trace(KEY, lambda v: 1.0, 4, dim=3), ValueError, "A"),
+        (lambda: hutchinson_trace(KEY, lambda v: (v, v), 4, dim=3), ValueError, "A"),
         (lambda: hutchinson_trace(KEY, lambda v: v, 4), ValueError, "dim"),
         (lambda: hutchinson_trace(KEY, lambda v: v, 4, dim=0), ValueError, "dim"),
+        (lambda: hutchinson_trace(KEY, lambda v: v, 4, dim=3.0), TypeError, "dim"),
+        (lambda: hutchinson_trace(KEY, lambda v: v, 4, dim=True), TypeError, "dim"),
         (lambda: hutchinson_trace(KEY, EYE, 4, dim=5), ValueError, "dim"),
+        (lambda: hutchinson_trace(0, EYE, 4), TypeError, "key"),
+        (lambda: hutchinson_trace("k", EYE, 4), TypeError, "key"),
+        (lambda: hutchinson_trace(None, EYE, 4), TypeError, "key"),
+        (lambda: hutchinson_logdet(1, EYE, 3, 4), TypeError, "key"),
         (lambda: hutchinson_logdet(KEY, EYE, 0, 4), ValueError, "terms"),
+        (lambda: hutchinson_logdet(KEY, EYE, 3.0, 4), TypeError, "terms"),
         (lambda: hutchinson_logdet(KEY, EYE, 3, 0), ValueError, "num_probes"),
         (lambda: hutchinson_logdet(KEY, np.ones((1, 2)), 3, 4), ValueError, "J"),
     ],
 )
 def test_bad_input_is_rejected_by_name(call, exc, word):
-    with pytest.raises(exc, match=word):
+    with pytest.raises(exc, match=f"^{word}:"):
         call()
 
 
 def test_overflow_raises_instead_of_returning_inf():
     with pytest.raises(FloatingPointError, match="overflow"):
         expm_partial_sums(np.array([[1e200]]), 4)
+    with pytest.raises(FloatingPointError, match="overflow"):
+        log1p_series(np.array([[3.0]]), 2000)  # spectral radius > 1: the partial sums diverge
     with pytest.raises(FloatingPointError, match="overflow"):
         hutchinson_trace(KEY, lambda v: v * jnp.inf, 4, dim=2)
 

@@ -10,22 +10,31 @@ Everything here is a *truncated power series*, written so a chapter can watch it
 
 These are for study, not production: ``jax.scipy.linalg.expm`` (scaling and squaring) and
 ``jnp.linalg.slogdet`` (LU) are the accurate tools.  Precision follows the input: enable
-``jax_enable_x64`` for float64.  Arguments are validated eagerly; concrete arrays are also checked for
-non-finite entries (inside ``jax.jit`` only shapes can be checked).  A series whose partial sums overflow
-raises :class:`FloatingPointError` instead of returning ``inf``/``nan``.
+``jax_enable_x64`` for float64.
+
+Validation (with :mod:`kexue.checks`; every message starts with the argument's name): matrices must be
+square, non-empty, int/float/complex (ints become floats) and finite -- inside ``jax.jit`` only shape and
+dtype can be checked, so there the caller vouches for the values; ``terms`` is an int in
+``1 .. MAX_TERMS``, ``num_probes`` an int >= 2, ``key`` a JAX PRNG key, a matvec must map vectors of length
+``dim`` to vectors of length ``dim``; no result may hold more than ``MAX_VALUES`` numbers.  Wrong types raise
+``TypeError``, wrong values ``ValueError``.  A series whose partial sums overflow raises
+:class:`FloatingPointError` instead of returning ``inf``/``nan``.
 """
 
 from __future__ import annotations
 
-import operator
 from functools import partial
 from typing import Callable, NamedTuple, Union
 
 import jax
 import jax.numpy as jnp
+import mpmath
 import numpy as np
 from jax.scipy.special import gammainc
 from jax.tree_util import Partial
+from scipy.special import gammaln
+
+from kexue import checks
 
 __all__ = [
     "HutchinsonEstimate",
@@ -52,56 +61,53 @@ class HutchinsonEstimate(NamedTuple):
 
 
 # -- validation ---------------------------------------------------------------------------------------
-def _positive_int(value: object, name: str, minimum: int = 1) -> int:
-    """``value`` as an int >= ``minimum``; TypeError for non-integers (bools included), ValueError if too small."""
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer, got a bool")
-    try:
-        as_int = operator.index(value)  # accepts int and NumPy integers, rejects floats
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}") from None
-    if as_int < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {as_int}")
-    return as_int
+MAX_TERMS = 10**6
+"""The most terms a series accepts: a series that needs more is the wrong tool (and would run for hours)."""
+MAX_VALUES = 10**8
+"""The most values one result or probe matrix may hold (``terms * k * k`` partial sums, ``num_probes * dim``)."""
 
 
 def _square_matrix(A: object, name: str) -> jax.Array:
-    """``A`` as a floating (or complex) square JAX matrix; errors name the argument."""
+    """``A`` as a square, non-empty, finite (when concrete) float or complex JAX matrix; ints become floats."""
     if callable(A) and not hasattr(A, "shape"):
-        raise TypeError(f"{name} must be a square matrix, got a callable")
-    try:
-        M = jnp.asarray(A)
-    except TypeError as exc:
-        raise TypeError(f"{name} must be an array, got {type(A).__name__}: {exc}") from None
-    if M.ndim != 2 or M.shape[0] != M.shape[1]:
-        raise ValueError(f"{name} must be a square matrix, got shape {M.shape}")
-    if M.shape[0] == 0:
-        raise ValueError(f"{name} must not be empty")
-    if M.dtype == jnp.bool_ or not jnp.issubdtype(M.dtype, jnp.number):
-        raise TypeError(f"{name} must be numeric, got dtype {M.dtype}")
-    if not jnp.issubdtype(M.dtype, jnp.inexact):
-        M = M.astype(jnp.result_type(float))
-    if not isinstance(M, jax.core.Tracer) and not bool(jnp.all(jnp.isfinite(M))):
-        raise ValueError(f"{name} has non-finite entries")
-    return M
+        raise TypeError(f"{name}: expected a square matrix, got a callable (only the hutchinson_* estimators "
+                        "take a matvec, with dim=)")
+    M = checks.array(A, name, ndim=2, kinds="iufc")
+    if M.shape[0] != M.shape[1]:
+        raise ValueError(f"{name}: expected a square matrix, got shape {tuple(M.shape)}")
+    M = jnp.asarray(M)
+    return M if jnp.issubdtype(M.dtype, jnp.inexact) else M.astype(jnp.result_type(float))
+
+
+def _terms(terms: object) -> int:
+    return checks.count(terms, "terms", maximum=MAX_TERMS)
 
 
 def _finite(result: jax.Array, what: str) -> jax.Array:
     """Return ``result``, or raise FloatingPointError when a concrete result has overflowed to inf/nan."""
-    if not isinstance(result, jax.core.Tracer) and not bool(jnp.all(jnp.isfinite(result))):
-        raise FloatingPointError(f"{what} overflowed: the partial sums are not finite")
+    if not checks.is_traced(result) and not bool(jnp.all(jnp.isfinite(result))):
+        raise FloatingPointError(f"{what}: overflowed, the partial sums or samples are not finite")
     return result
 
 
-def _operator(A: MatrixOrMatVec, dim: int | None, name: str) -> tuple[Partial, int, jnp.dtype]:
-    """A matrix or a matvec ``v -> A v`` as (matvec, dimension, dtype); the matvec is a pytree for ``jax.jit``."""
+def _operator(A: MatrixOrMatVec, dim: object, name: str) -> tuple[Partial, int, jnp.dtype]:
+    """A matrix or a matvec ``v -> A v`` as (matvec, dimension, dtype); the matvec is a pytree for ``jax.jit``.
+
+    A matvec is traced once (``jax.eval_shape``) to check that it maps vectors of length ``dim`` to vectors
+    of length ``dim``.
+    """
     if callable(A) and not hasattr(A, "shape"):
         if dim is None:
-            raise ValueError(f"dim is required when {name} is a matvec function")
-        return Partial(A), _positive_int(dim, "dim"), jnp.result_type(float)
+            raise ValueError(f"dim: required when {name} is a matvec function")
+        n, dtype = checks.count(dim, "dim", maximum=MAX_VALUES), jnp.result_type(float)
+        out = jax.eval_shape(A, jax.ShapeDtypeStruct((n,), dtype))
+        if not isinstance(out, jax.ShapeDtypeStruct) or out.shape != (n,) or np.dtype(out.dtype).kind not in "iufc":
+            raise ValueError(f"{name}: the matvec must map a vector of shape ({n},) to a numeric vector of shape "
+                             f"({n},), got {out}")
+        return Partial(A), n, dtype
     M = _square_matrix(A, name)
-    if dim is not None and _positive_int(dim, "dim") != M.shape[0]:
-        raise ValueError(f"dim={dim} does not match {name}.shape={M.shape}")
+    if dim is not None and checks.count(dim, "dim") != M.shape[0]:
+        raise ValueError(f"dim: {dim} does not match {name}'s shape {tuple(M.shape)}")
     return Partial(jnp.matmul, M), M.shape[0], M.dtype
 
 
@@ -133,7 +139,11 @@ def expm_partial_sums(A: jax.Array, terms: int) -> jax.Array:
         rounding error of that hump swamps ``exp(A)`` (see chapter 1, pitfall P1.1).
     """
     M = _square_matrix(A, "A")
-    return _finite(_expm_partial_sums(M, _positive_int(terms, "terms")), "expm_partial_sums")
+    terms = _terms(terms)
+    if terms * M.shape[0] ** 2 > MAX_VALUES:
+        raise ValueError(f"terms: {terms} partial sums of a {M.shape[0]} x {M.shape[0]} matrix exceed "
+                         f"{MAX_VALUES:.0e} values")
+    return _finite(_expm_partial_sums(M, terms), "expm_partial_sums")
 
 
 def expm_series(A: jax.Array, terms: int) -> jax.Array:
@@ -146,29 +156,61 @@ def exp_tail_bound(norm: float | jax.Array, terms: int | jax.Array) -> jax.Array
 
     The omitted tail is ``sum_{n>=terms} A^n/n!``, so its norm is at most
     ``sum_{n>=terms} norm^n / n! = e^norm * P(terms, norm)``, where ``P`` is the regularised lower incomplete
-    gamma function (the probability that a Poisson(``norm``) variable is ``>= terms``).
+    gamma function (the probability that a Poisson(``norm``) variable is ``>= terms``).  The product is
+    evaluated in the precision of ``norm``; entries where ``e^norm`` overflows or ``P`` underflows (large
+    ``norm``, many terms) are recomputed with mpmath, so every representable bound comes out right.
 
     Args:
         norm: ``|A|`` (scalar or array), finite and >= 0.
         terms: number of terms kept, an integer >= 1 or an integer array of them (broadcast against ``norm``).
+
+    Raises:
+        TypeError: non-integer ``terms``, non-real ``norm``, or traced values (this runs on the host, not
+            inside ``jax.jit``).
+        ValueError: ``terms < 1``, negative or non-finite ``norm``, empty arrays, shapes that do not broadcast.
+        FloatingPointError: where the bound itself exceeds the largest float.
     """
-    k = np.asarray(terms)
-    if k.dtype == np.bool_ or not np.issubdtype(k.dtype, np.integer):
-        raise TypeError(f"terms must be an integer or an integer array, got dtype {k.dtype}")
-    if k.size == 0 or np.any(k < 1):
-        raise ValueError(f"terms must be >= 1, got {terms!r}")
-    x = jnp.asarray(norm)
-    if not jnp.issubdtype(x.dtype, jnp.number) or jnp.issubdtype(x.dtype, jnp.complexfloating):
-        raise TypeError(f"norm must be real, got dtype {x.dtype}")
-    x = x.astype(jnp.result_type(float)) if not jnp.issubdtype(x.dtype, jnp.floating) else x
-    if not bool(jnp.all(jnp.isfinite(x))) or bool(jnp.any(x < 0)):
-        raise ValueError("norm must be finite and >= 0")
-    return _tail_bound(x, jnp.asarray(k, x.dtype))
+    if checks.is_traced(norm) or checks.is_traced(terms):
+        raise TypeError("norm: exp_tail_bound is evaluated on the host (it may fall back to mpmath); "
+                        "call it outside jax.jit")
+    k = checks.array(terms, "terms", kinds="iu")
+    if np.any(k < 1):
+        raise ValueError(f"terms: must be >= 1, got {k.min()}")
+    x = checks.array(norm, "norm", kinds="iuf")
+    if np.any(x < 0):
+        raise ValueError(f"norm: must be >= 0, got {x.min()}")
+    try:
+        shape = np.broadcast_shapes(x.shape, k.shape)
+    except ValueError:
+        raise ValueError(f"terms: shape {k.shape} does not broadcast against norm's shape {x.shape}") from None
+    x = jnp.asarray(x)
+    x = x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(jnp.result_type(float))
+    bound, P = _tail_bound(x, jnp.asarray(k, x.dtype))
+    info = jnp.finfo(x.dtype)
+    redo = np.asarray(~jnp.isfinite(bound) | ((P < info.tiny / info.eps) & (x > 0)))
+    if not redo.any():
+        return bound
+    fixed = np.array(bound, copy=True)
+    xs, ks = np.broadcast_to(np.asarray(x, np.float64), shape), np.broadcast_to(k, shape)
+    with np.errstate(divide="ignore", invalid="ignore"):  # for x < k + 1: tail <= x^k / k! / (1 - x/(k+1))
+        log_upper = ks * np.log(xs) - gammaln(ks + 1.0) - np.log1p(-xs / (ks + 1.0))
+    underflow = redo & (xs < ks + 1.0) & (log_upper < np.log(float(info.smallest_subnormal)) - 1)
+    fixed[underflow] = 0.0
+    for i in map(tuple, np.argwhere(redo & ~underflow)):
+        with mpmath.workdps(30):
+            value = mpmath.exp(xs[i]) * mpmath.gammainc(int(ks[i]), 0, xs[i], regularized=True)
+        if value > float(info.max):
+            raise FloatingPointError(f"exp_tail_bound: the bound for norm={xs[i]}, terms={ks[i]} is "
+                                     f"{mpmath.nstr(value, 3)}, beyond the largest {x.dtype} ({float(info.max):.3g})")
+        fixed[i] = float(value)
+    return jnp.asarray(fixed, x.dtype)
 
 
 @jax.jit
-def _tail_bound(x: jax.Array, k: jax.Array) -> jax.Array:
-    return jnp.exp(x) * gammainc(k, x)
+def _tail_bound(x: jax.Array, k: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(e^x P(k, x), P(k, x))."""
+    P = gammainc(k, x)
+    return jnp.exp(x) * P, P
 
 
 # -- the logarithm series -----------------------------------------------------------------------------
@@ -198,7 +240,7 @@ def log1p_series(A: jax.Array, terms: int) -> jax.Array:
     truncation gives (or raises FloatingPointError on overflow) -- it does not test convergence.
     """
     M = _square_matrix(A, "A")
-    return _finite(_log1p_series(M, _positive_int(terms, "terms")), "log1p_series")
+    return _finite(_log1p_series(M, _terms(terms)), "log1p_series")
 
 
 @partial(jax.jit, static_argnames="terms")
@@ -221,7 +263,7 @@ def logdet_partial_sums(J: jax.Array, terms: int) -> jax.Array:
     most ``n r^(K+1) / ((K+1)(1-r))`` for an ``n x n`` matrix.  Cost: ``terms`` matrix products.
     """
     M = _square_matrix(J, "J")
-    terms = _positive_int(terms, "terms")
+    terms = _terms(terms)
     k = jnp.arange(1, terms + 1, dtype=M.real.dtype)
     return _finite(jnp.cumsum(_sign(k) * _trace_powers(M, terms) / k), "logdet_partial_sums")
 
@@ -239,7 +281,10 @@ def _estimate(samples: jax.Array, what: str) -> HutchinsonEstimate:
 
 
 def _probes(key: jax.Array, num_probes: int, dim: int, dtype: jnp.dtype) -> jax.Array:
-    m = _positive_int(num_probes, "num_probes", minimum=2)
+    key = checks.prng_key(key, "key")
+    m = checks.count(num_probes, "num_probes", minimum=2)
+    if m * dim > MAX_VALUES:
+        raise ValueError(f"num_probes: {m} probes of dimension {dim} exceed {MAX_VALUES:.0e} values")
     real = jnp.zeros((), dtype).real.dtype
     return jax.random.rademacher(key, (m, dim), dtype=real).astype(dtype)
 
@@ -281,7 +326,7 @@ def hutchinson_logdet(
     that of :func:`logdet_partial_sums`.  Arguments as in :func:`hutchinson_trace`.
     """
     matvec, n, dtype = _operator(J, dim, "J")
-    terms = _positive_int(terms, "terms")
+    terms = _terms(terms)
     Z = _probes(key, num_probes, n, dtype)
     return _estimate(_logdet_samples(matvec, Z, terms), "hutchinson_logdet")
 
