@@ -251,10 +251,14 @@ def nan_state_step(state, key):
 
 @pytest.mark.parametrize("chunk", [1, 2, 5])
 def test_nonfinite_state_with_finite_metrics_is_caught(chunk):
+    """Checked per step: the exact step; per chunk (default): the last step of the chunk where it happened."""
     state = (jnp.array(0.0), jnp.zeros(3))
     with pytest.raises(train.TrainingDiverged, match=r"step 2: metric 'state\[1\]'") as info:
-        train.run(nan_state_step, state, steps=6, key=KEY, chunk=chunk, progress=False)
+        train.run(nan_state_step, state, steps=6, key=KEY, chunk=chunk, progress=False, check_every_step=True)
     assert info.value.step == 2 and len(info.value.history["w"]) == 3
+    last = min(chunk * (2 // chunk + 1), 6) - 1
+    with pytest.raises(train.TrainingDiverged, match=rf"step {last}: metric 'state\[1\]'"):
+        train.run(nan_state_step, state, steps=6, key=KEY, chunk=chunk, progress=False)
 
 
 def test_nonfinite_params_of_supervised_step_are_caught():
@@ -267,7 +271,7 @@ def test_nonfinite_params_of_supervised_step_are_caught():
 
     step = train.supervised_step(loss, tx)
     with pytest.raises(train.TrainingDiverged, match=r"step 0: metric \"state.*unused"):
-        train.run(step, train.init_state(params, tx), steps=3, key=KEY, progress=False)
+        train.run(step, train.init_state(params, tx), steps=3, key=KEY, progress=False, check_every_step=True)
 
 
 @pytest.mark.parametrize("metric", [None, "a string", {"nested": jnp.array(1.0)}, jnp.array(1 + 1j)])
@@ -328,6 +332,7 @@ def test_step_key_refuses_negative_steps_and_bad_keys():
         ({"chunk": "8"}, TypeError, "chunk"),
         ({"key": 0}, TypeError, "key"),
         ({"progress": 1}, TypeError, "progress"),
+        ({"check_every_step": "yes"}, TypeError, "check_every_step"),
     ],
 )
 def test_run_argument_errors(kwargs, exc, name):

@@ -30,11 +30,16 @@ whose optimum at full rank is :math:`u_w^\\top v_c = \\mathrm{PMI}(w, c) - \\log
 Every embedding is scored the same way (:func:`evaluate`): Spearman :math:`\\rho` on WordSim-353 and
 SimLex-999 through gensim's ``KeyedVectors``, and 3CosAdd accuracy on the word2vec analogy questions
 (:func:`analogy_accuracy`, gensim's rule, batched).
+
+Every public function checks its arguments (:mod:`kexue.checks`): a wrong type raises ``TypeError``, a wrong
+value (shape, NaN/inf, negative counts, misaligned arrays, an empty result) ``ValueError``; both messages
+start with the argument's name. Training stops with :class:`kexue.train.TrainingDiverged` (naming the step
+and the metric or table) as soon as a loss or a vector becomes NaN/inf.
 """
 
 from __future__ import annotations
 
-import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -45,8 +50,9 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.sparse as sps
 
+from kexue import checks
 from kexue.data import Corpus, eval_set
-from kexue.train import run
+from kexue.train import TrainingDiverged, run
 
 __all__ = [
     "AnalogyScore",
@@ -80,12 +86,41 @@ __all__ = [
 # ------------------------------------------------------------------------------------ vocabulary
 
 
+_MAX_SEED = 2**32 - 1  # NumPy, scikit-learn and JAX all take seeds in [0, 2**32)
+_MAX_ID = 2**31 - 1  # word ids, sentence ids and table slots are int32
+
+
 @dataclass(frozen=True, eq=False)
 class Vocab:
-    """The kept words, most frequent first (ties in order of first appearance), with their counts."""
+    """The kept words, most frequent first (ties in order of first appearance), with their counts.
+
+    The constructor checks its fields: ``words`` a non-empty sequence of distinct ``str`` (stored as a tuple;
+    a bare ``str`` is refused), ``counts`` one integer count ``>= 1`` per word (stored as a read-only
+    NumPy view). ``TypeError`` for wrong types, ``ValueError`` for wrong values.
+    """
 
     words: tuple[str, ...]
     counts: np.ndarray
+
+    def __post_init__(self) -> None:
+        words = self.words
+        if isinstance(words, (str, bytes)) or not isinstance(words, Sequence):
+            raise TypeError(f"words: expected a sequence of str, got {type(words).__name__}")
+        words = tuple(words)
+        odd = next((w for w in words if not isinstance(w, str)), None)
+        if odd is not None:
+            raise TypeError(f"words: expected str entries, got {type(odd).__name__} {odd!r}")
+        if not words:
+            raise ValueError("words: the vocabulary is empty")
+        _check_distinct(words, "words")
+        counts = _array(self.counts, "counts", ndim=1, kinds="iu", min_size=0).view()
+        if counts.shape != (len(words),):
+            raise ValueError(f"counts: need one count per word, got {counts.size} counts for {len(words)} words")
+        if counts.min() < 1:
+            raise ValueError(f"counts: every word of a vocabulary occurs at least once, got a count {counts.min()}")
+        counts.setflags(write=False)
+        object.__setattr__(self, "words", words)
+        object.__setattr__(self, "counts", counts)
 
     def __len__(self) -> int:
         return len(self.words)
@@ -97,11 +132,15 @@ class Vocab:
 
 
 def build_vocab(corpus: Corpus, min_count: int = 5, max_size: int | None = None) -> Vocab:
-    """The words seen at least ``min_count`` times, sorted by count (descending; stable), at most ``max_size``."""
+    """The words seen at least ``min_count`` times, sorted by count (descending; stable), at most ``max_size``.
+
+    ``min_count`` and ``max_size`` are ints ``>= 1`` (``max_size=None``: no cap); ``ValueError`` when no word
+    is left.
+    """
     _check_corpus(corpus)
-    _check_int(min_count, "min_count", low=1)
+    checks.count(min_count, "min_count")
     if max_size is not None:
-        _check_int(max_size, "max_size", low=1)
+        checks.count(max_size, "max_size")
     counts = corpus.counts()
     order = np.argsort(-counts, kind="stable")
     order = order[counts[order] >= min_count][:max_size]
@@ -111,7 +150,11 @@ def build_vocab(corpus: Corpus, min_count: int = 5, max_size: int | None = None)
 
 
 class Encoded(NamedTuple):
-    """A corpus as vocabulary rows: ``ids`` (int32) and the sentence each token belongs to, ``sid`` (int32)."""
+    """A corpus as vocabulary rows: ``ids`` (int32) and the sentence each token belongs to, ``sid`` (int32).
+
+    The functions that take one check it: ``ids`` and ``sid`` non-empty 1-D integer arrays of equal length,
+    ``ids >= 0``, ``sid`` non-negative and non-decreasing.
+    """
 
     ids: np.ndarray
     sid: np.ndarray
@@ -122,12 +165,13 @@ def encode(corpus: Corpus, vocab: Vocab, max_len: int | None = None) -> Encoded:
 
     A sentence is a document, or with ``max_len`` a piece of ``max_len`` raw tokens of it (the pieces that
     :meth:`kexue.data.Corpus.docs` ``(max_len)`` hands to gensim); windows never cross sentences.
+    ``max_len`` is an int ``>= 1`` or ``None``; ``ValueError`` when no token of the corpus is in ``vocab``.
     """
     _check_corpus(corpus)
     if not isinstance(vocab, Vocab):
         raise TypeError(f"vocab: expected a Vocab, got {type(vocab).__name__}")
     if max_len is not None:
-        _check_int(max_len, "max_len", low=1)
+        checks.count(max_len, "max_len")
     row = np.full(len(corpus.types), -1, dtype=np.int64)
     index = vocab.index
     for t, word in enumerate(corpus.types):
@@ -153,14 +197,18 @@ def cooccurrence(encoded: Encoded, vocab_size: int, window: int = 5, *, dynamic:
     Each pair of tokens of one sentence at distance :math:`1 \\le d \\le w` adds its weight to
     :math:`C_{ij}` and :math:`C_{ji}`: 1, or with ``dynamic`` the expected weight of word2vec's random window
     :math:`b \\sim \\mathcal U\\{1..w\\}`, :math:`P(b \\ge d) = (w - d + 1)/w`.
+
+    ``vocab_size`` (``<= 2**31 - 1``) must exceed every id, ``window`` is an int ``>= 1`` (distances beyond
+    the stream's length add nothing and are skipped), ``dynamic`` a bool.
     """
     ids, sid = _check_encoded(encoded)
-    _check_int(vocab_size, "vocab_size", low=1)
-    _check_int(window, "window", low=1)
-    if ids.size and ids.max() >= vocab_size:
+    checks.count(vocab_size, "vocab_size", maximum=_MAX_ID)
+    checks.count(window, "window")
+    _check_flag(dynamic, "dynamic")
+    if ids.max() >= vocab_size:
         raise ValueError(f"vocab_size: the ids reach {int(ids.max())}, beyond vocab_size = {vocab_size}")
     rows, cols, vals = [], [], []
-    for d in range(1, window + 1):
+    for d in range(1, min(window, max(ids.size - 1, 1)) + 1):
         same = sid[d:] == sid[:-d]
         rows.append(ids[:-d][same])
         cols.append(ids[d:][same])
@@ -176,12 +224,24 @@ def ppmi(counts: sps.spmatrix | np.ndarray, alpha: float = 0.75, shift: float = 
     Only the stored non-zero counts are visited, so the cost is linear in their number. ``alpha`` in
     ``(0, 1]`` smooths the context distribution (0.75 as in Levy, Goldberg & Dagan 2015); ``shift`` = k
     subtracts :math:`\\log k` (k = 1: plain PPMI). Rows or columns without counts stay empty.
+
+    ``counts``: a square real (int or float) matrix, dense or sparse, finite, non-negative, not all zero (it is
+    copied, never changed). :math:`M` does not change when all counts are multiplied by one constant, so counts
+    whose sums would overflow float64 are first divided by a power of two; ``ValueError`` only when they span
+    so many orders of magnitude that a positive count would then underflow.
     """
-    if not (isinstance(alpha, (int, float)) and 0 < alpha <= 1):
-        raise ValueError(f"alpha: must lie in (0, 1], got {alpha!r}")
-    if not (isinstance(shift, (int, float)) and shift > 0 and math.isfinite(shift)):
-        raise ValueError(f"shift: must be a positive number, got {shift!r}")
-    C = sps.csr_matrix(counts, dtype=np.float64)
+    alpha = checks.real(alpha, "alpha")
+    if not 0 < alpha <= 1:
+        raise ValueError(f"alpha: must lie in (0, 1], got {alpha}")
+    shift = checks.real(shift, "shift", positive=True)
+    if sps.issparse(counts):
+        if len(counts.shape) != 2:
+            raise ValueError(f"counts: expected a 2-D matrix, got shape {counts.shape}")
+        if counts.dtype.kind not in "iuf":
+            raise TypeError(f"counts: expected a real (int or float) matrix, got dtype {counts.dtype}")
+    else:
+        counts = checks.array(counts, "counts", ndim=2, kinds="iuf")
+    C = sps.csr_matrix(counts, dtype=np.float64, copy=True)
     C.eliminate_zeros()
     if C.shape[0] != C.shape[1]:
         raise ValueError(f"counts: expected a square matrix, got shape {C.shape}")
@@ -189,6 +249,7 @@ def ppmi(counts: sps.spmatrix | np.ndarray, alpha: float = 0.75, shift: float = 
         raise ValueError("counts: the matrix has no non-zero entry")
     if not np.all(np.isfinite(C.data)) or C.data.min() < 0:
         raise ValueError("counts: co-occurrence counts must be finite and non-negative")
+    C.data = _rescaled(C.data, "counts")
     C.sort_indices()
     r = np.asarray(C.sum(axis=1)).ravel()
     c = np.asarray(C.sum(axis=0)).ravel() ** alpha
@@ -213,17 +274,44 @@ def truncated_svd(
 
     ``threads`` caps the BLAS threads during the call (``None``: leave them alone). The default 1 is
     deliberate: the tall, thin QR/SVD steps gain little from threads, and on shared cores OpenBLAS's
-    spinning threads made them 10-30 times slower in our measurements.
+    spinning threads made them 10-30 times slower in our measurements. (SciPy's BLAS is loaded before the
+    cap is set: a cap covers only libraries already loaded, and the thread count changes the rounding.)
+
+    Checks: ``M`` a 2-D real (int or float) NumPy array or scipy.sparse matrix (``TypeError`` otherwise),
+    finite and not all zero; ``seed`` an int in ``[0, 2**32)`` (``None`` is refused: results must be
+    reproducible), ``n_iter`` an int ``>= 0``, ``threads`` an int ``>= 1`` or ``None``. A matrix whose largest
+    entry lies outside :math:`[2^{-500}, 2^{500}]` is scaled by a power of two first (exact; the singular
+    vectors do not change and :math:`\\sigma` is scaled back), so squares and products cannot overflow or
+    underflow; ``ValueError`` when a singular value exceeds float64's range or ARPACK fails.
     """
-    if method not in ("randomized", "arpack"):
-        raise ValueError(f"method: expected 'randomized' or 'arpack', got {method!r}")
-    _check_int(k, "k", low=1)
+    method = checks.one_of(method, "method", ("randomized", "arpack"))
+    checks.count(k, "k")
+    checks.count(seed, "seed", minimum=0, maximum=_MAX_SEED)
+    checks.count(n_iter, "n_iter", minimum=0)
     if threads is not None:
-        _check_int(threads, "threads", low=1)
-    if not (sps.issparse(M) or isinstance(M, np.ndarray)) or len(M.shape) != 2:
+        checks.count(threads, "threads")
+    if sps.issparse(M):
+        if len(M.shape) != 2:
+            raise TypeError(f"M: expected a 2-D array or scipy.sparse matrix, got shape {M.shape}")
+        if M.dtype.kind not in "iuf":
+            raise TypeError(f"M: expected a real (int or float) matrix, got dtype {M.dtype}")
+        values = M.data if M.format in ("csr", "csc", "coo", "bsr") else M.tocsr().data
+    elif isinstance(M, np.ndarray):
+        M = values = checks.array(M, "M", ndim=2, kinds="iuf", min_size=0)
+    else:
         raise TypeError(f"M: expected a 2-D array or scipy.sparse matrix, got {type(M).__name__}")
     if k >= min(M.shape):
         raise ValueError(f"k: must be smaller than the matrix's smaller side {min(M.shape)}, got {k}")
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"M: contains {int(np.sum(~np.isfinite(values)))} NaN/inf value(s)")
+    top = float(np.max(np.abs(values), initial=0.0))
+    if top == 0:
+        raise ValueError("M: every entry is zero, so its singular vectors are arbitrary")
+    e = 0 if 2.0**-500 <= top <= 2.0**500 else int(np.frexp(top)[1])
+    if e:
+        M = _ldexp(M, -e)
+    import scipy.linalg  # noqa: F401  SciPy's BLAS must be loaded for threadpool_limits to cap it
+    from scipy.sparse.linalg import ArpackError
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=threads, user_api="blas"):
@@ -235,9 +323,17 @@ def truncated_svd(
             from scipy.sparse.linalg import svds
 
             v0 = np.random.default_rng(seed).uniform(-1, 1, min(M.shape))
-            U, s, _ = svds(sps.csr_matrix(M, dtype=np.float64), k=k, v0=v0)
+            try:
+                U, s, _ = svds(sps.csr_matrix(M, dtype=np.float64), k=k, v0=v0)
+            except ArpackError as exc:
+                raise ValueError(f"M: ARPACK found no {k} singular triplets ({exc}); try method='randomized'") from exc
             order = np.argsort(-s)
             U, s = U[:, order], s[order]
+    if e:
+        with np.errstate(over="ignore"):
+            s = np.ldexp(s, e)
+        if not np.all(np.isfinite(s)):
+            raise ValueError(f"M: its largest singular value exceeds float64's range (entries up to {top:.3g})")
     signs = np.sign(U[np.argmax(np.abs(U), axis=0), np.arange(U.shape[1])])
     return U * np.where(signs == 0, 1.0, signs), s
 
@@ -247,15 +343,27 @@ def svd_vectors(U: np.ndarray, s: np.ndarray, dim: int | None = None, eig: float
 
     ``dim`` = :math:`n` (default: all columns); ``eig`` = :math:`p` (0.5 is the symmetric split
     :math:`U\\Sigma^{1/2}`; 0 keeps :math:`U`, often better on similarity; 1 gives :math:`U\\Sigma`).
+
+    Checks: ``U`` a finite real (V, K) array, ``s`` finite and non-negative of shape (K,), ``1 <= dim <= K``,
+    ``eig`` a finite real; ``ValueError`` for a negative ``eig`` with a zero :math:`\\sigma` among the first
+    ``dim``, and when :math:`\\sigma^p` overflows float64.
     """
-    U, s = np.asarray(U), np.asarray(s)
-    if U.ndim != 2 or s.shape != (U.shape[1],):
-        raise ValueError(f"U, s: expected shapes (V, K) and (K,), got {U.shape} and {s.shape}")
+    U = _array(U, "U", ndim=2, kinds="iuf")
+    s = _array(s, "s", ndim=1, kinds="iuf")
+    if s.shape != (U.shape[1],):
+        raise ValueError(f"s: need one singular value per column of U {U.shape}, got shape {s.shape}")
+    if s.min() < 0:
+        raise ValueError(f"s: singular values are >= 0, got {s.min()}")
     dim = U.shape[1] if dim is None else dim
-    _check_int(dim, "dim", low=1)
-    if dim > U.shape[1]:
-        raise ValueError(f"dim: at most the {U.shape[1]} computed singular vectors, got {dim}")
-    return U[:, :dim] * s[:dim] ** eig
+    checks.count(dim, "dim", maximum=U.shape[1])
+    eig = checks.real(eig, "eig")
+    if eig < 0 and np.any(s[:dim] == 0):
+        raise ValueError(f"eig: a negative power ({eig}) of a zero singular value")
+    with np.errstate(over="ignore", invalid="ignore"):
+        vectors = U[:, :dim] * s[:dim] ** eig
+    if not np.all(np.isfinite(vectors)):
+        raise ValueError(f"eig: s**eig overflows float64 (largest s = {s[:dim].max():.3g}, eig = {eig})")
+    return vectors
 
 
 # ------------------------------------------------------------------------------ Levy & Goldberg
@@ -263,10 +371,14 @@ def svd_vectors(U: np.ndarray, s: np.ndarray, dim: int | None = None, eig: float
 
 def shifted_pmi(counts: np.ndarray, k: float = 1.0) -> np.ndarray:
     """Dense :math:`\\mathrm{PMI}(i, j) - \\log k = \\log\\frac{C_{ij} D}{r_i c_j} - \\log k` (``-inf`` where
-    :math:`C_{ij} = 0`), with :math:`D = \\sum C`, :math:`r` the row and :math:`c` the column sums."""
-    C = _check_dense_counts(counts)
-    if not k > 0:
-        raise ValueError(f"k: must be positive, got {k}")
+    :math:`C_{ij} = 0`), with :math:`D = \\sum C`, :math:`r` the row and :math:`c` the column sums.
+
+    ``counts``: a dense, finite, non-negative real matrix with no empty row or column (a sparse matrix is a
+    ``TypeError``: call ``.toarray()``); ``k`` a finite real ``> 0``. Counts whose sum would overflow float64
+    are first divided by a power of two (the PMI does not depend on the scale).
+    """
+    C = _rescaled(_check_dense_counts(counts), "counts")
+    k = checks.real(k, "k", positive=True)
     r, c = C.sum(1, keepdims=True), C.sum(0, keepdims=True)
     with np.errstate(divide="ignore"):
         return np.log(C) + np.log(C.sum()) - np.log(r) - np.log(c) - np.log(k)
@@ -282,12 +394,32 @@ def sgns_expected_loss(scores: jax.Array, counts: jax.Array, k: float) -> jax.Ar
 
     Each term is minimised at :math:`X_{ij} = \\mathrm{PMI}(i, j) - \\log k` (:func:`shifted_pmi`), so with
     vectors of dimension at least the vocabulary size the optimum is exactly the shifted PMI matrix.
+
+    Works under ``jit``/``grad``. Always checked: ``scores`` and ``counts`` real 2-D arrays of one shape
+    (lists are converted), ``k`` a scalar. Checked when the values are concrete (not traced; ``counts`` is
+    usually a constant, so even inside a jitted loss): finite ``scores``; ``counts`` finite, non-negative, not
+    all zero, with :math:`k\\,r_i c_j` and :math:`D` representable in the computing dtype; ``k`` a finite
+    real ``> 0``; a finite loss. Traced values are the caller's to check (:func:`kexue.train.run` stops on a
+    NaN/inf loss).
     """
-    if jnp.shape(scores) != jnp.shape(counts) or jnp.ndim(counts) != 2:
-        raise ValueError(f"scores, counts: expected equal 2-D shapes, got {jnp.shape(scores)}, {jnp.shape(counts)}")
+    S = _array(scores, "scores", ndim=2, kinds="iuf")
+    N = _array(counts, "counts", ndim=2, kinds="iuf")
+    scores, counts = (x if hasattr(x, "shape") and hasattr(x, "dtype") else jnp.asarray(x) for x in (scores, counts))
+    if N.shape != S.shape:
+        raise ValueError(f"counts: expected the shape of scores {tuple(S.shape)}, got {tuple(N.shape)}")
+    if checks.is_traced(k):
+        if jnp.shape(k) != ():
+            raise ValueError(f"k: expected a scalar, got shape {jnp.shape(k)}")
+    else:
+        k = checks.real(k, "k", positive=True)
+    if not checks.is_traced(N):
+        _check_loss_counts(N, k, jnp.result_type(counts, 1.0))
     r, c = counts.sum(1, keepdims=True), counts.sum(0, keepdims=True)
     neg = k * r * c / counts.sum()
-    return -jnp.sum(counts * jax.nn.log_sigmoid(scores) + neg * jax.nn.log_sigmoid(-scores))
+    loss = -jnp.sum(counts * jax.nn.log_sigmoid(scores) + neg * jax.nn.log_sigmoid(-scores))
+    if not checks.is_traced(loss) and not np.isfinite(float(loss)):
+        raise ValueError(f"scores: the loss overflows {loss.dtype} (|scores| up to {float(np.abs(S).max()):.3g})")
+    return loss
 
 
 # ------------------------------------------------------------------------------------------ SGNS
@@ -296,14 +428,22 @@ def sgns_expected_loss(scores: jax.Array, counts: jax.Array, k: float) -> jax.Ar
 def keep_probability(counts: np.ndarray, sample: float = 1e-3) -> np.ndarray:
     """word2vec's subsampling: keep each occurrence of word :math:`w` with probability
     :math:`\\min\\big(1, (\\sqrt{f_w/t} + 1)\\, t/f_w\\big)`, :math:`f_w` its count and :math:`t` = ``sample``
-    × the total count (gensim 4's rule; ``sample = 0`` keeps everything)."""
-    counts = np.asarray(counts, dtype=np.float64)
-    if counts.ndim != 1 or counts.size == 0 or counts.min() <= 0:
-        raise ValueError("counts: expected a non-empty 1-D array of positive counts")
-    if not sample >= 0:
-        raise ValueError(f"sample: must be non-negative, got {sample}")
+    × the total count (gensim 4's rule; ``sample = 0`` keeps everything).
+
+    ``counts``: a non-empty 1-D array of finite, positive real counts; ``sample``: a finite real, 0 or at least
+    float64's smallest normal number. The rule depends only on ratios of counts, so they are first scaled
+    by a power of two to a largest count in [1, 2): exact, it changes no bit of the result for counts whose
+    sum is finite, and counts near float64's limits give the right probabilities too.
+    """
+    counts = _array(counts, "counts", ndim=1, kinds="iuf").astype(np.float64)
+    if counts.min() <= 0:
+        raise ValueError(f"counts: expected positive counts, got a count {counts.min()}")
+    sample = checks.real(sample, "sample", nonnegative=True)
     if sample == 0:
         return np.ones_like(counts)
+    if sample < np.finfo(np.float64).tiny:
+        raise ValueError(f"sample: must be 0 or at least {np.finfo(np.float64).tiny:.3g}, got {sample}")
+    counts = np.ldexp(counts, 1 - int(np.frexp(counts.max())[1]))
     t = sample * counts.sum()
     return np.minimum(1.0, (np.sqrt(counts / t) + 1) * t / counts)
 
@@ -312,17 +452,53 @@ def noise_table(counts: np.ndarray, power: float = 0.75, size: int = 1 << 22) ->
     """word2vec's unigram table: ``size`` slots (int32 word ids) filled in proportion to
     :math:`P_n(w) \\propto \\mathrm{count}_w^{0.75}`, so a uniform slot is a draw from :math:`P_n` (up to
     the rounding of :math:`P_n(w) \\cdot` ``size`` to whole slots). A lookup is one gather: cheaper than a
-    binary search of the cumulative distribution."""
-    counts = np.asarray(counts, dtype=np.float64)
-    if counts.ndim != 1 or counts.size == 0 or counts.min() < 0 or counts.sum() <= 0:
-        raise ValueError("counts: expected a non-empty 1-D array of non-negative counts, not all zero")
-    _check_int(size, "size", low=counts.size)
-    cdf = np.cumsum(counts**power)
+    binary search of the cumulative distribution.
+
+    ``counts``: a non-empty 1-D array of finite, non-negative real counts, not all zero (a word of count 0 is
+    never drawn, for any ``power``); ``power``: a finite real; ``size``: an int from the number of words to
+    ``2**31 - 1`` (int32 slots). When :math:`\\sum \\mathrm{count}^{p}` overflows or underflows, the counts are
+    first scaled by a power of two (:math:`P_n` does not depend on the scale); ``ValueError`` naming ``power``
+    when even that cannot keep it a normal float64.
+    """
+    counts = _array(counts, "counts", ndim=1, kinds="iuf").astype(np.float64)
+    if counts.min() < 0 or counts.max() == 0:
+        raise ValueError("counts: expected non-negative counts, not all zero")
+    power = checks.real(power, "power")
+    checks.count(size, "size", minimum=counts.size, maximum=_MAX_ID)
+    tiny = np.finfo(np.float64).tiny
+    with np.errstate(over="ignore"):
+        cdf = np.cumsum(_powers(counts, power))
+    if not tiny <= cdf[-1] < np.inf:
+        pivot = counts.max() if power >= 0 else counts[counts > 0].min()  # the largest weight becomes [1, 2)**p
+        with np.errstate(over="ignore"):
+            cdf = np.cumsum(_powers(np.ldexp(counts, 1 - int(np.frexp(pivot)[1])), power))
+        if not tiny <= cdf[-1] < np.inf:
+            raise ValueError(f"power: count**power leaves float64's range even for counts scaled to [1, 2), "
+                             f"got {power}")
     slots = (np.arange(size) + 0.5) / size * cdf[-1]
     return np.minimum(np.searchsorted(cdf, slots, side="right"), counts.size - 1).astype(np.int32)
 
 
-class SGNSConfig(NamedTuple):
+class _SGNSFields(NamedTuple):
+    window: int
+    negative: int
+    draws: int
+    batch: int
+    alpha: float
+    min_alpha: float
+
+
+def _config_values(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The fields of an :class:`SGNSConfig`, checked and converted (ints, floats)."""
+    sizes = [checks.count(v, name) for v, name in zip(values[:4], _SGNSFields._fields[:4])]
+    alpha = checks.real(values[4], "alpha", nonnegative=True)
+    min_alpha = checks.real(values[5], "min_alpha", nonnegative=True)
+    if min_alpha > alpha:
+        raise ValueError(f"min_alpha: must not exceed alpha = {alpha}, got {min_alpha}")
+    return (*sizes, alpha, min_alpha)
+
+
+class SGNSConfig(_SGNSFields):
     """Hyper-parameters of :func:`sgns_step` (word2vec's defaults where it has them).
 
     ``window`` (max distance; each centre draws :math:`b \\sim \\mathcal U\\{1..w\\}`), ``negative`` = k
@@ -330,14 +506,20 @@ class SGNSConfig(NamedTuple):
     weight :math:`k\\,n_i/\\text{draws}` (30 keeps each draw's weight near 1, as word2vec's per-pair draws),
     ``batch`` centres per step (keep it small: summed updates of a frequent word diverge beyond about 512),
     learning rate decaying linearly from ``alpha`` to ``min_alpha``.
+
+    Checked on construction (and by ``_replace``): the four sizes are ints ``>= 1``, the rates finite reals
+    with ``0 <= min_alpha <= alpha``; ``TypeError``/``ValueError`` naming the field otherwise.
     """
 
-    window: int = 5
-    negative: int = 5
-    draws: int = 30
-    batch: int = 256
-    alpha: float = 0.025
-    min_alpha: float = 0.0001
+    __slots__ = ()
+
+    def __new__(cls, window: int = 5, negative: int = 5, draws: int = 30, batch: int = 256, alpha: float = 0.025,
+                min_alpha: float = 0.0001) -> SGNSConfig:
+        return super().__new__(cls, *_config_values((window, negative, draws, batch, alpha, min_alpha)))
+
+    @classmethod
+    def _make(cls, iterable: Any) -> SGNSConfig:
+        return cls(*iterable)
 
 
 class SGNSState(NamedTuple):
@@ -375,13 +557,21 @@ def sgns_stream(
     with ``window`` slots in front and, at the end, up to a whole number of equal chunks of at most
     ``chunk`` steps of ``batch`` centres each (one compiled chunk length in :func:`kexue.train.run`; the
     padding, sentence id -1, wastes less than one step per chunk).
+
+    ``keep``: a 1-D array of probabilities in [0, 1], one per vocabulary row (at least ``max(ids) + 1``);
+    ``epochs``, ``window``, ``batch``, ``chunk``: ints ``>= 1``; ``seed``: an int in ``[0, 2**32)``.
+    ``ValueError`` when subsampling keeps no token at all (there would be nothing to train on).
     """
     ids, sid = _check_encoded(encoded)
     for name, v in (("epochs", epochs), ("window", window), ("batch", batch), ("chunk", chunk)):
-        _check_int(v, name, low=1)
-    keep = np.asarray(keep, dtype=np.float64)
-    if keep.ndim != 1 or ids.max() >= keep.size:
-        raise ValueError("keep: expected one probability per vocabulary row")
+        checks.count(v, name)
+    keep = _array(keep, "keep", ndim=1, kinds="iuf").astype(np.float64)
+    if keep.min() < 0 or keep.max() > 1:
+        raise ValueError(f"keep: probabilities must lie in [0, 1], got values in [{keep.min()}, {keep.max()}]")
+    if ids.max() >= keep.size:
+        raise ValueError(f"keep: expected one probability per vocabulary row, got {keep.size} for word id "
+                         f"{int(ids.max())}")
+    checks.count(seed, "seed", minimum=0, maximum=_MAX_SEED)
     rng = np.random.default_rng(seed)
     n_sent = int(sid.max()) + 1
     if epochs * n_sent >= 2**31 - 1:
@@ -392,7 +582,9 @@ def sgns_stream(
         toks.append(ids[mask])
         sents.append(sid[mask] + e * n_sent)
     length = sum(t.size for t in toks)
-    steps = -(-max(length, 1) // batch)
+    if length == 0:
+        raise ValueError(f"keep: subsampling kept none of the {ids.size} tokens in {epochs} epoch(s)")
+    steps = -(-length // batch)
     n_chunks = -(-steps // chunk)
     chunk = -(-steps // n_chunks)
     steps = n_chunks * chunk
@@ -404,13 +596,17 @@ def sgns_stream(
 
 def sgns_init(key: jax.Array, counts: np.ndarray, dim: int, stream: Stream) -> SGNSState:
     """word2vec's initialisation — ``w_in`` uniform on :math:`[-0.5/d, 0.5/d)`, ``w_out`` zero (float32) — with
-    the stream and the :func:`noise_table` of ``counts`` (one count per vocabulary row)."""
-    counts = np.asarray(counts)
-    _check_int(dim, "dim", low=1)
-    if not isinstance(stream, Stream):
-        raise TypeError(f"stream: expected a Stream (from sgns_stream), got {type(stream).__name__}")
+    the stream and the :func:`noise_table` of ``counts`` (one count per vocabulary row).
+
+    ``key``: a JAX PRNG key; ``counts`` as for :func:`noise_table`, covering every id of the stream; ``dim``:
+    an int in ``[1, 2**31)``; ``stream``: a :class:`Stream` (1-D integer ``tokens >= 0`` and ``sents >= -1``
+    of one length, ``steps`` a multiple of ``chunk``).
+    """
+    checks.prng_key(key)
+    checks.count(dim, "dim", maximum=_MAX_ID)
+    _check_stream(stream)
     table = noise_table(counts)
-    V = counts.size
+    V = np.asarray(counts).size
     if stream.tokens.max() >= V:
         raise ValueError(f"counts: {V} rows, but the stream holds id {int(stream.tokens.max())}")
     w_in = (jax.random.uniform(key, (V, dim), jnp.float32) - 0.5) / dim
@@ -418,11 +614,12 @@ def sgns_init(key: jax.Array, counts: np.ndarray, dim: int, stream: Stream) -> S
                      jnp.asarray(table), jnp.zeros((), jnp.int32))
 
 
-@lru_cache(maxsize=16)
 def sgns_step(total_steps: int, config: SGNSConfig = SGNSConfig()):
     """The SGNS step ``step(state, key) -> (state, metrics)`` for :func:`kexue.train.run`: sparse SGD on a batch.
 
-    Step :math:`t` takes the ``batch`` centres at stream positions :math:`tB .. tB + B - 1`. Centre :math:`i`
+    Step :math:`t` takes the ``batch`` centres at stream positions :math:`tB .. tB + B - 1` (with
+    :math:`t \\bmod T` beyond the stream's :math:`T` = ``total_steps`` steps: a further pass at the final rate
+    :math:`\\alpha_{\\min}`). Centre :math:`i`
     draws its window :math:`b_i \\sim \\mathcal U\\{1..w\\}`, pairs with the :math:`n_i` tokens of its
     sentence within :math:`b_i`, and draws :math:`D` = ``draws`` noise words :math:`\\nu_{i1}, \\dots, \\nu_{iD}`
     from the table, shared by its pairs (per-window sharing as in Ji et al. 2016):
@@ -441,15 +638,21 @@ def sgns_step(total_steps: int, config: SGNSConfig = SGNSConfig()):
     :math:`\\eta_t = \\alpha - (\\alpha - \\alpha_{\\min})\\, t/T`, :math:`T` = ``total_steps``.
     Metrics: ``loss`` (mean of :math:`\\ell_i` per positive pair) and ``pairs`` (their number).
     Steps are cached by their arguments, so repeated training reuses the compiled chunk.
+
+    ``total_steps``: an int ``>= 1``; ``config``: an :class:`SGNSConfig`. The step checks (while tracing) that
+    it gets an :class:`SGNSState` whose stream holds exactly ``total_steps * batch + 2 * window`` slots (as
+    :func:`sgns_stream` builds it with this ``window`` and ``batch``) and a PRNG key. Values are not checked
+    inside the step: :func:`kexue.train.run` stops on a NaN/inf loss or table.
     """
-    if not isinstance(config, SGNSConfig):
-        raise TypeError(f"config: expected an SGNSConfig, got {type(config).__name__}")
-    _check_int(total_steps, "total_steps", low=1)
-    for name in ("window", "negative", "draws", "batch"):
-        _check_int(getattr(config, name), name, low=1)
-    if not 0 <= config.min_alpha <= config.alpha:
-        raise ValueError(f"alpha, min_alpha: need 0 <= min_alpha <= alpha, got {config.alpha}, {config.min_alpha}")
+    checks.count(total_steps, "total_steps")
+    return _sgns_step(total_steps, _check_config(config))
+
+
+@lru_cache(maxsize=16)
+def _sgns_step(total_steps: int, config: SGNSConfig):
+    """:func:`sgns_step` for checked arguments (cached)."""
     w, B, D = config.window, config.batch, config.draws
+    slots = total_steps * B + 2 * w
     offsets = [o for o in range(-w, w + 1) if o != 0]
     dist = jnp.asarray([abs(o) for o in offsets], jnp.int32)
 
@@ -460,8 +663,9 @@ def sgns_step(total_steps: int, config: SGNSConfig = SGNSConfig()):
         return pos_loss - jnp.sum((config.negative / D) * n_ctx[:, None] * jax.nn.log_sigmoid(-neg)), pos_loss
 
     def step(state: SGNSState, key: jax.Array):
-        k_win, k_neg = jax.random.split(key)
-        start = state.t * B
+        _check_state(state, slots)
+        k_win, k_neg = jax.random.split(checks.prng_key(key))
+        start = state.t % total_steps * B
         block = jax.lax.dynamic_slice(state.tokens, (start,), (B + 2 * w,))
         bsent = jax.lax.dynamic_slice(state.sents, (start,), (B + 2 * w,))
         centre, csent = block[w:w + B], bsent[w:w + B]
@@ -503,8 +707,15 @@ def train_sgns(
     of all ``epochs`` is built on the host (:func:`sgns_stream`, seeded by ``seed``) and the steps run in
     equal chunks of at most ``chunk``. ``w_in`` (float32 NumPy) are the word vectors, ``w_out`` the context
     vectors, ``history`` the per-step metrics.
+
+    Arguments are checked as in :func:`sgns_stream`, :func:`keep_probability`, :func:`sgns_init` and
+    :func:`SGNSConfig`; ``counts`` must cover every id of ``encoded``. Raises
+    :class:`kexue.train.TrainingDiverged`, naming the step and the metric or the table (``state.w_in``,
+    ``state.w_out``), as soon as a loss or a vector becomes NaN/inf (e.g. for too large an ``alpha``).
     """
-    counts = np.asarray(counts)
+    _check_config(config)
+    checks.prng_key(key)
+    counts = _check_vocab_counts(counts, encoded)
     stream = sgns_stream(encoded, keep_probability(counts, sample), epochs=epochs, window=config.window,
                          batch=config.batch, seed=seed, chunk=chunk)
     state = sgns_init(jax.random.fold_in(key, 0), counts, dim, stream)
@@ -536,13 +747,18 @@ def train_sgns_seeds(
     equal length (e.g. ``sample=0``) run :math:`r` is exactly :func:`train_sgns` with its seed. The runs go one
     after another (vmapping them was twice as slow on CPU in our measurements).
     ``history[name]`` has shape ``(steps, len(seeds))``.
+
+    ``seeds``: a non-empty sequence of distinct ints in ``[0, 2**32)``; the rest is checked as in
+    :func:`train_sgns`. A diverging run raises :class:`kexue.train.TrainingDiverged` with a note naming its seed.
     """
-    seeds = list(seeds)
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, (Sequence, np.ndarray)):
+        raise TypeError(f"seeds: expected a sequence of ints, got {type(seeds).__name__}")
+    seeds = [checks.count(s, "seeds", minimum=0, maximum=_MAX_SEED) for s in seeds]
     if not seeds:
         raise ValueError("seeds: need at least one seed")
-    for s in seeds:
-        _check_int(s, "seeds", low=0)
-    counts = np.asarray(counts)
+    _check_distinct(seeds, "seeds")
+    _check_config(config)
+    counts = _check_vocab_counts(counts, encoded)
     keep = keep_probability(counts, sample)
     streams = [sgns_stream(encoded, keep, epochs=epochs, window=config.window, batch=config.batch, seed=int(s),
                            chunk=chunk) for s in seeds]
@@ -559,7 +775,12 @@ def train_sgns_seeds(
                         np.concatenate([stream.sents, np.full(extra, -1, np.int32)]), steps, chunk)
         key = jax.random.key(int(seed))
         state = sgns_init(jax.random.fold_in(key, 0), counts, dim, padded)
-        state, hist = run(step, state, steps=steps, key=jax.random.fold_in(key, 1), chunk=chunk, progress=progress)
+        try:
+            state, hist = run(step, state, steps=steps, key=jax.random.fold_in(key, 1), chunk=chunk,
+                              progress=progress)
+        except TrainingDiverged as exc:
+            exc.add_note(f"in the run of seed {seed} (train_sgns_seeds)")
+            raise
         w_in.append(np.asarray(state.w_in))
         w_out.append(np.asarray(state.w_out))
         history.append(hist)
@@ -575,37 +796,63 @@ def keyed_vectors(words: Sequence[str], vectors: np.ndarray, *, drop_zero: bool 
     An all-zero row has no direction (a word whose PPMI row is empty, e.g. one that never shares a
     window) and would make gensim divide by zero: it raises ``ValueError`` unless ``drop_zero=True``
     leaves such words out.
+
+    ``words``: a sequence of distinct ``str``; ``vectors``: a finite real (int or float) array with one row per
+    word and at least one column; ``drop_zero``: a bool. gensim stores float32 and computes the row norms
+    :math:`\\|x\\|` in float32, so a non-zero row must keep a norm in
+    :math:`[\\sqrt{\\text{float32 tiny}}, \\text{float32 max}] \\approx [1.1\\times 10^{-19}, 3.4\\times 10^{38}]`
+    there (a value beyond float32's range, or a tiny row, would give inf or NaN directions): ``ValueError``
+    otherwise, saying how to scale (cosines do not depend on the scale). ``ValueError`` too when no row is left.
     """
     from gensim.models import KeyedVectors
 
-    vectors = np.asarray(vectors)
-    if vectors.ndim != 2 or len(words) != vectors.shape[0]:
-        raise ValueError(f"words, vectors: need one row per word, got {len(words)} words and shape {vectors.shape}")
-    if len(set(words)) != len(words):
-        raise ValueError("words: must be distinct")
-    if not np.all(np.isfinite(vectors)):
-        raise ValueError("vectors: contain NaN or inf")
+    if isinstance(words, (str, bytes)) or not isinstance(words, (Sequence, np.ndarray)):
+        raise TypeError(f"words: expected a sequence of str, got {type(words).__name__}")
+    odd = next((w for w in words if not isinstance(w, str)), None)
+    if odd is not None:
+        raise TypeError(f"words: expected str entries, got {type(odd).__name__} {odd!r}")
+    vectors = _array(vectors, "vectors", ndim=2, kinds="iuf", min_size=0)
+    if len(words) != vectors.shape[0]:
+        raise ValueError(f"vectors: need one row per word, got {len(words)} words and shape {vectors.shape}")
+    if vectors.shape[1] == 0 or not len(words):
+        raise ValueError(f"vectors: need at least one word and one dimension, got shape {vectors.shape}")
+    _check_distinct(words, "words")
+    _check_flag(drop_zero, "drop_zero")
     zero = ~np.any(vectors != 0, axis=1)
     if zero.any() and not drop_zero:
         first = [words[i] for i in np.flatnonzero(zero)[:5]]
         raise ValueError(f"vectors: {int(zero.sum())} all-zero rows (words {first}...); "
                          "pass drop_zero=True to drop them")
+    if zero.all():
+        raise ValueError("vectors: every row is zero; no word would be left")
+    kept = _float32_rows(vectors[~zero], [w for w, z in zip(words, zero) if not z])
     kv = KeyedVectors(vectors.shape[1])
-    kv.add_vectors([w for w, z in zip(words, zero) if not z], vectors[~zero].astype(np.float32))
+    kv.add_vectors([w for w, z in zip(words, zero) if not z], kept)
     return kv
 
 
 def similarity_rho(kv: Any, name: str = "wordsim353") -> tuple[float, float]:
     """Spearman :math:`\\rho` between cosine similarities and human scores on ``"wordsim353"`` or
-    ``"simlex999"`` (gensim's ``evaluate_word_pairs``; pairs with unknown words skipped), and the skipped share."""
-    if name not in ("wordsim353", "simlex999"):
-        raise ValueError(f"name: expected 'wordsim353' or 'simlex999', got {name!r}")
+    ``"simlex999"`` (gensim's ``evaluate_word_pairs``; pairs with unknown words skipped), and the skipped share.
+
+    ``kv`` must be a gensim ``KeyedVectors`` (``TypeError``); ``ValueError`` naming ``kv`` when no pair has
+    both words in it, or when :math:`\\rho` is undefined (NaN: the known pairs' similarities are constant).
+    """
+    name = checks.one_of(name, "name", ("wordsim353", "simlex999"))
+    _check_kv(kv)
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # scipy warns about ties; the value is what gensim reports
-        _, spearman, oov = kv.evaluate_word_pairs(eval_set(name))
-    return float(spearman[0]), float(oov) / 100
+        try:
+            _, spearman, oov = kv.evaluate_word_pairs(eval_set(name))
+        except ValueError as exc:
+            raise ValueError(f"kv: no pair of {name} has both words in the vocabulary ({exc})") from exc
+    rho = float(spearman[0])
+    if np.isnan(rho):
+        raise ValueError(f"kv: Spearman rho on {name} is undefined (NaN) for the {100 - float(oov):.3g} % of "
+                         "pairs it knows: their similarities or scores are constant")
+    return rho, float(oov) / 100
 
 
 class AnalogyScore(NamedTuple):
@@ -619,8 +866,10 @@ class AnalogyScore(NamedTuple):
 
     @property
     def accuracy(self) -> float:
-        """``correct / total``."""
-        return self.correct / self.total if self.total else float("nan")
+        """``correct / total`` (``ValueError`` when no question was answered)."""
+        if not self.total:
+            raise ValueError("total: no question was answered, so the accuracy is undefined")
+        return self.correct / self.total
 
 
 def analogy_accuracy(kv: Any, path: str | None = None, *, batch: int = 1024) -> AnalogyScore:
@@ -629,13 +878,23 @@ def analogy_accuracy(kv: Any, path: str | None = None, *, batch: int = 1024) -> 
 
     Words are matched case-insensitively; questions with a word outside the vocabulary are skipped. The
     file defaults to the word2vec questions (:func:`kexue.data.eval_set` ``("analogies")``).
+
+    ``kv``: a gensim ``KeyedVectors`` whose vectors have finite, non-zero norms; ``path``: ``None``, a ``str`` or
+    an ``os.PathLike`` (``TypeError`` otherwise); ``batch``: an int ``>= 1``. ``ValueError`` naming ``kv`` when
+    no question has all four words in the vocabulary.
     """
+    _check_kv(kv)
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path: expected a file name (str or os.PathLike) or None, got {type(path).__name__}")
     path = eval_set("analogies") if path is None else path
-    _check_int(batch, "batch", low=1)
+    checks.count(batch, "batch")
     index: dict[str, int] = {}
     for i, word in enumerate(kv.index_to_key):
-        index.setdefault(word.upper(), i)
-    unit = np.asarray(kv.get_normed_vectors(), dtype=np.float32)
+        index.setdefault(str(word).upper(), i)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unit = np.asarray(kv.get_normed_vectors(), dtype=np.float32)
+    if not np.all(np.isfinite(unit)):
+        raise ValueError("kv: some vectors have a zero or non-finite norm, so they have no direction")
     sections: list[list] = []
     questions: list[tuple[int, int, int, int, int]] = []
     skipped = 0
@@ -654,6 +913,9 @@ def analogy_accuracy(kv: Any, path: str | None = None, *, batch: int = 1024) -> 
                 skipped += 1
                 continue
             questions.append((*rows, len(sections) - 1))
+    if not questions:
+        raise ValueError(f"kv: none of the questions of {path} has all four words in the vocabulary "
+                         f"({skipped} skipped)")
     q = np.asarray(questions, dtype=np.int64).reshape(-1, 5)
     hits = np.zeros(len(q), dtype=bool)
     for lo in range(0, len(q), batch):
@@ -702,11 +964,25 @@ def _pair_count(name: str) -> int:
 # ---------------------------------------------------------------------------------------- checks
 
 
-def _check_int(n: Any, argname: str, *, low: int) -> None:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"{argname}: expected an int, got {type(n).__name__}")
-    if n < low:
-        raise ValueError(f"{argname}: must be at least {low}, got {n}")
+def _check_flag(x: Any, argname: str) -> bool:
+    if not isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{argname}: expected a bool, got {type(x).__name__} {x!r}")
+    return bool(x)
+
+
+def _check_distinct(items: Sequence[Any], argname: str) -> None:
+    if len(set(items)) != len(items):
+        seen: set[Any] = set()
+        twice = next(x for x in items if x in seen or seen.add(x))
+        raise ValueError(f"{argname}: must be distinct, {twice!r} appears more than once")
+
+
+def _check_kv(kv: Any) -> None:
+    from gensim.models import KeyedVectors
+
+    if not isinstance(kv, KeyedVectors):
+        raise TypeError(f"kv: expected a gensim KeyedVectors (keyed_vectors(...) or a model's .wv), "
+                        f"got {type(kv).__name__}")
 
 
 def _check_corpus(corpus: Any) -> None:
@@ -719,22 +995,146 @@ def _check_corpus(corpus: Any) -> None:
 def _check_encoded(encoded: Any) -> tuple[np.ndarray, np.ndarray]:
     if not isinstance(encoded, Encoded):
         raise TypeError(f"encoded: expected an Encoded (from encode), got {type(encoded).__name__}")
-    ids, sid = np.asarray(encoded.ids), np.asarray(encoded.sid)
-    if ids.ndim != 1 or ids.shape != sid.shape:
+    ids = _array(encoded.ids, "encoded.ids", ndim=1, kinds="iu", min_size=0)
+    sid = _array(encoded.sid, "encoded.sid", ndim=1, kinds="iu", min_size=0)
+    if ids.shape != sid.shape:
         raise ValueError(f"encoded: ids and sid must be 1-D of equal length, got {ids.shape} and {sid.shape}")
     if ids.size == 0:
         raise ValueError("encoded: the stream is empty")
-    if ids.min() < 0 or np.any(np.diff(sid) < 0):
-        raise ValueError("encoded: ids must be non-negative and sentence ids non-decreasing")
+    if ids.min() < 0:
+        raise ValueError(f"encoded.ids: word ids must be >= 0, got {ids.min()}")
+    if sid.min() < 0 or np.any(np.diff(sid) < 0):
+        raise ValueError("encoded.sid: sentence ids must be non-negative and non-decreasing")
     return ids, sid
 
 
+def _check_vocab_counts(counts: Any, encoded: Any) -> np.ndarray:
+    """The vocabulary counts of SGNS training as an array covering every id of ``encoded``."""
+    ids, _ = _check_encoded(encoded)
+    counts = _array(counts, "counts", ndim=1, kinds="iuf")
+    if counts.size <= ids.max():
+        raise ValueError(f"counts: {counts.size} counts, but encoded holds word id {int(ids.max())}")
+    return counts
+
+
+def _check_config(config: Any) -> SGNSConfig:
+    if not isinstance(config, SGNSConfig):
+        raise TypeError(f"config: expected an SGNSConfig, got {type(config).__name__}")
+    _config_values(config)  # a config built around the constructor (tuple.__new__) is checked here too
+    return config
+
+
+def _check_stream(stream: Any) -> None:
+    if not isinstance(stream, Stream):
+        raise TypeError(f"stream: expected a Stream (from sgns_stream), got {type(stream).__name__}")
+    tokens = _array(stream.tokens, "stream.tokens", ndim=1, kinds="iu")
+    sents = _array(stream.sents, "stream.sents", ndim=1, kinds="iu")
+    if tokens.shape != sents.shape:
+        raise ValueError(f"stream: tokens and sents must have one length, got {tokens.shape} and {sents.shape}")
+    if tokens.min() < 0 or sents.min() < -1:
+        raise ValueError("stream: tokens must be >= 0 and sentence ids >= -1 (padding)")
+    steps, chunk = checks.count(stream.steps, "stream.steps"), checks.count(stream.chunk, "stream.chunk")
+    if steps % chunk:
+        raise ValueError(f"stream: steps ({steps}) must be a multiple of chunk ({chunk})")
+
+
+def _check_state(state: Any, slots: int) -> None:
+    """Trace-time check of an SGNS step's state: type, table shapes and the stream's length."""
+    if not isinstance(state, SGNSState):
+        raise TypeError(f"state: sgns_step expects an SGNSState (from sgns_init), got {type(state).__name__}")
+    if jnp.ndim(state.w_in) != 2 or jnp.shape(state.w_out) != jnp.shape(state.w_in):
+        raise ValueError(f"state: w_in and w_out must be (V, d) tables of one shape, got {jnp.shape(state.w_in)} "
+                         f"and {jnp.shape(state.w_out)}")
+    if jnp.shape(state.tokens) != (slots,) or jnp.shape(state.sents) != (slots,):
+        raise ValueError(f"state: the stream must hold total_steps * batch + 2 * window = {slots} slots (build it "
+                         f"with sgns_stream of this window and batch, and pass its steps), got "
+                         f"{jnp.shape(state.tokens)}")
+
+
+def _check_loss_counts(N: np.ndarray, k: Any, dtype: Any) -> None:
+    """Host checks of :func:`sgns_expected_loss`'s concrete counts, computed in ``dtype``."""
+    if N.min() < 0:
+        raise ValueError(f"counts: must be non-negative, got {N.min()}")
+    N64 = N.astype(np.float64)
+    D = N64.sum()
+    if D == 0:
+        raise ValueError("counts: every count is zero")
+    with np.errstate(over="ignore"):
+        big = (k if isinstance(k, float) else 1.0) * N64.sum(1).max() * N64.sum(0).max()
+    if N.dtype.kind in "iu" and D > np.iinfo(N.dtype).max:
+        raise ValueError(f"counts: their sum {D:.3g} overflows {N.dtype}")
+    if not max(D, big) <= float(jnp.finfo(dtype).max):
+        raise ValueError(f"counts: k r_i c_j (up to {big:.3g}) overflows {dtype}; divide the counts by a "
+                         "constant (the loss scales with it, its minimiser does not)")
+
+
+def _rescaled(values: np.ndarray, argname: str) -> np.ndarray:
+    """Non-negative finite counts, not all zero, for a scale-free formula (logs of counts and their sums).
+
+    ``values`` themselves when their float64 sum is finite and no positive value is subnormal (every ordinary
+    input). Otherwise they are divided by a power of two (exact) to a largest value in [0.5, 1), when that
+    leaves every positive value normal: sums no longer overflow and subnormal counts regain their digits.
+    Counts with a finite sum that span too wide a range for that stay as they are; with an overflowing sum
+    they are a ``ValueError``.
+    """
+    tiny = np.finfo(np.float64).tiny
+    positive = values > 0
+    with np.errstate(over="ignore"):
+        summable = bool(np.isfinite(values.sum()))
+    if summable and values[positive].min() >= tiny:
+        return values
+    scaled = np.ldexp(values, -int(np.frexp(values.max())[1]))
+    if scaled[positive].min() >= tiny:
+        return scaled
+    if summable:
+        return values
+    raise ValueError(f"{argname}: the counts span {values[positive].min():.3g} to {values.max():.3g}, too wide a "
+                     "range for float64 (their sum overflows, and scaled down the smallest would underflow)")
+
+
+def _ldexp(M: Any, e: int) -> Any:
+    """:math:`2^e M` (exact) for a dense array or a scipy.sparse matrix, as a new float64 matrix."""
+    if not sps.issparse(M):
+        return np.ldexp(M.astype(np.float64), e)
+    M = sps.csr_matrix(M, dtype=np.float64, copy=True)
+    M.data = np.ldexp(M.data, e)
+    return M
+
+
+def _array(x: Any, argname: str, **kwargs: Any) -> Any:
+    """:func:`kexue.checks.array` for a dense array (a scipy.sparse matrix is a ``TypeError``)."""
+    if sps.issparse(x):
+        raise TypeError(f"{argname}: expected a dense array, got a scipy.sparse matrix (call .toarray())")
+    return checks.array(x, argname, **kwargs)
+
+
+def _powers(counts: np.ndarray, power: float) -> np.ndarray:
+    """``counts ** power``, with 0 for a count of 0 (also for ``power <= 0``)."""
+    with np.errstate(divide="ignore", over="ignore", under="ignore"):
+        w = counts**power
+    w[counts == 0] = 0.0
+    return w
+
+
+def _float32_rows(rows: np.ndarray, words: list[str]) -> np.ndarray:
+    """Non-zero ``rows`` as float32, checked to keep a finite, normal float32 norm (as gensim computes it)."""
+    f32 = np.finfo(np.float32)
+    with np.errstate(over="ignore", under="ignore"):
+        out = rows.astype(np.float32)
+        norms = np.linalg.norm(out, axis=1)
+    bad = ~(np.isfinite(norms) & (norms >= np.sqrt(f32.tiny)))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"vectors: {int(bad.sum())} row(s) leave float32's range in gensim (word {words[i]!r}: "
+                         f"largest |entry| {np.abs(rows[i]).max():.3g}); scale the vectors so that row norms lie "
+                         "in [1e-19, 1e38] (cosines do not depend on the scale)")
+    return out
+
+
 def _check_dense_counts(counts: Any) -> np.ndarray:
-    C = np.asarray(counts, dtype=np.float64)
-    if C.ndim != 2 or C.size == 0:
-        raise ValueError(f"counts: expected a non-empty 2-D array, got shape {C.shape}")
-    if not np.all(np.isfinite(C)) or C.min() < 0:
-        raise ValueError("counts: must be finite and non-negative")
-    if np.any(C.sum(1) == 0) or np.any(C.sum(0) == 0):
+    C = _array(counts, "counts", ndim=2, kinds="iuf").astype(np.float64)
+    if C.min() < 0:
+        raise ValueError(f"counts: must be non-negative, got {C.min()}")
+    if np.any(C.max(1) == 0) or np.any(C.max(0) == 0):
         raise ValueError("counts: every row and column needs a positive count")
     return C

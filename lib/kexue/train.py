@@ -397,8 +397,8 @@ def _checked_step(step: Step, state: PyTree, key: jax.Array) -> tuple[PyTree, Me
     return new_state, dict(metrics)
 
 
-@partial(jax.jit, static_argnames=("step", "length"), donate_argnames="state")
-def _chunk(step: Step, state: PyTree, key: jax.Array, start: jax.Array, *, length: int):
+@partial(jax.jit, static_argnames=("step", "length", "every_step"), donate_argnames="state")
+def _chunk(step: Step, state: PyTree, key: jax.Array, start: jax.Array, *, length: int, every_step: bool):
     """Steps ``start .. start+length-1`` in one ``jax.lax.scan``; metrics stacked along axis 0.
 
     Jitted with ``step`` static (compiled once per step function and chunk length) and ``state``
@@ -407,9 +407,12 @@ def _chunk(step: Step, state: PyTree, key: jax.Array, start: jax.Array, *, lengt
 
     def body(s: PyTree, t: jax.Array):
         s, metrics = _checked_step(step, s, step_key(key, t))
-        return s, (metrics, _state_finite(s))
+        return s, (metrics, _state_finite(s) if every_step else jnp.bool_(True))
 
-    return jax.lax.scan(body, state, start + jnp.arange(length, dtype=jnp.int32))
+    state, (metrics, finite) = jax.lax.scan(body, state, start + jnp.arange(length, dtype=jnp.int32))
+    if not every_step:  # one reduction per chunk, on its final state (NaN/inf in a state rarely heals)
+        finite = finite.at[-1].set(_state_finite(state))
+    return state, (metrics, finite)
 
 
 def _is_real_array(v: Any) -> bool:
@@ -441,6 +444,7 @@ def run(
     key: jax.Array,
     chunk: int = 500,
     progress: bool = True,
+    check_every_step: bool = False,
 ) -> tuple[PyTree, dict[str, np.ndarray]]:
     """Apply ``step`` ``steps`` times; return the final state and the history of metrics.
 
@@ -453,21 +457,25 @@ def run(
     progress bar and a later stop on divergence; the default suits steps of 0.1 to 10 ms.
 
     Returns ``(state, history)`` with ``history[name]`` a NumPy array of length ``steps``.
-    Raises :class:`TrainingDiverged` at the first chunk with a NaN/inf metric or state leaf (one fused
-    finiteness reduction of the state per step), naming the step and the metric or the leaf.
+    Raises :class:`TrainingDiverged` at the first chunk with a NaN/inf metric or state leaf, naming the step
+    and the metric or the leaf. The state is checked by one fused finiteness reduction at the end of each
+    chunk (the error then names the chunk's last step), or after every step with ``check_every_step=True``
+    (the exact step, at the cost of a reduction over the whole state per step).
     """
     checks.callable_(step, "step")
     checks.count(steps, "steps")
     checks.count(chunk, "chunk")
     checks.prng_key(key)
-    if not isinstance(progress, bool):
-        raise TypeError(f"progress: expected a bool, got {type(progress).__name__}")
+    for name, flag in (("progress", progress), ("check_every_step", check_every_step)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name}: expected a bool, got {type(flag).__name__}")
     state, key = _replicate(state), _replicate(key)
     history: dict[str, list[np.ndarray]] = {}
     with tqdm(total=steps, disable=not progress, leave=False, unit="step", file=sys.stderr) as bar:
         for start in range(0, steps, chunk):
             n = min(chunk, steps - start)
-            state, (metrics, finite) = _chunk(step, state, key, jnp.int32(start), length=n)
+            state, (metrics, finite) = _chunk(step, state, key, jnp.int32(start), length=n,
+                                              every_step=check_every_step)
             metrics, finite = jax.device_get((metrics, finite))
             for name, values in metrics.items():
                 history.setdefault(name, []).append(np.asarray(values))
