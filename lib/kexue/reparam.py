@@ -14,18 +14,21 @@ Per-sample gradient estimators of ``∇_θ L`` (average them for the estimate, t
   black box, ``b`` a constant baseline);
 * :func:`reparam_grad` -- ``∇_θ f(g_θ(ε))`` with ``ε ~ q`` (needs ``f`` and ``g`` differentiable).
 
-Arguments are validated eagerly: ``τ <= 0``, non-finite logits or parameters and mismatched shapes raise
-``ValueError`` naming the argument, wrong types ``TypeError``.  Inside ``jax.jit`` (traced values) only
-shapes can be checked.  Precision follows the inputs: enable ``jax_enable_x64`` for float64.
+Arguments are validated eagerly through :mod:`kexue.checks`: wrong types raise ``TypeError``, wrong values
+(``τ <= 0``, NaN/inf or empty logits, parameters or samples, mismatched shapes, a result that overflows) raise
+``ValueError``; both messages start with the argument's name.  Inside ``jax.jit`` (traced values) only shapes
+and dtypes can be checked.  Precision follows the inputs: enable ``jax_enable_x64`` for float64.
 """
 
 from __future__ import annotations
 
-import operator
 from typing import Any, Callable, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from kexue import checks
 
 __all__ = [
     "gaussian_reparam",
@@ -37,46 +40,100 @@ __all__ = [
 ]
 
 
-# -- validation ---------------------------------------------------------------------------------------
-def _concrete(x: Any) -> bool:
-    return not isinstance(x, jax.core.Tracer)
-
-
-def _float_array(x: Any, name: str) -> jax.Array:
-    """``x`` as a floating JAX array (integers are promoted); non-finite concrete values raise ValueError."""
-    try:
-        a = jnp.asarray(x)
-    except TypeError as exc:
-        raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}: {exc}") from None
-    if a.dtype == jnp.bool_ or not jnp.issubdtype(a.dtype, jnp.number) or jnp.issubdtype(a.dtype, jnp.complexfloating):
-        raise TypeError(f"{name} must be real, got dtype {a.dtype}")
-    if not jnp.issubdtype(a.dtype, jnp.floating):
-        a = a.astype(jnp.result_type(float))
-    if _concrete(a) and not bool(jnp.all(jnp.isfinite(a))):
-        raise ValueError(f"{name} has non-finite entries")
-    return a
+# -- validation (host side; values traced by jit/vmap/grad are checked for shape and dtype only) ----------
+def _floating(x: Any, name: str) -> jax.Array:
+    """``x`` as a real floating JAX array (integers promoted to the default float), at least one value, no NaN/inf."""
+    checks.array(x, name, kinds="iuf")  # bfloat16/float8 count as floats
+    a = jnp.asarray(x)
+    return a if jnp.issubdtype(a.dtype, jnp.floating) else a.astype(jnp.result_type(float))
 
 
 def _logits(logits: Any) -> jax.Array:
-    o = _float_array(logits, "logits")
-    if o.ndim == 0 or o.shape[-1] == 0:
-        raise ValueError(f"logits must have a non-empty last axis (the categories), got shape {o.shape}")
+    o = _floating(logits, "logits")
+    if o.ndim == 0:
+        raise ValueError("logits: expected an array (..., k) whose last axis indexes the categories, got a scalar")
     return o
 
 
 def _shape(shape: Any, name: str = "shape") -> tuple[int, ...]:
-    try:
-        out = tuple(operator.index(d) for d in shape)
-    except TypeError:
-        raise TypeError(f"{name} must be a tuple of integers, got {shape!r}") from None
-    if any(d < 0 for d in out):
-        raise ValueError(f"{name} must have non-negative entries, got {out}")
+    """A sample shape: a sequence of ints >= 0 (bools and floats refused)."""
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+        raise TypeError(f"{name}: expected a tuple of ints, got {type(shape).__name__} {shape!r}")
+    return tuple(checks.count(d, f"{name}[{i}]", minimum=0) for i, d in enumerate(shape))
+
+
+def _tree(x: Any, name: str, *, kinds: str) -> list[tuple[str, Any]]:
+    """The leaves of a pytree with their paths; each an array of dtype ``kinds`` (or PRNG keys) with no NaN/inf
+    (when concrete)."""
+    leaves = jax.tree_util.tree_flatten_with_path(x)[0]
+    if not leaves:
+        exc = TypeError if x is None else ValueError
+        raise exc(f"{name}: expected an array or a pytree of arrays, got {type(x).__name__} {x!r} (no leaves)")
+    out = []
+    for path, leaf in leaves:
+        where = f"{name}{jax.tree_util.keystr(path)}"
+        dtype = getattr(leaf, "dtype", None)
+        if dtype is not None and jnp.issubdtype(dtype, jax.dtypes.prng_key):
+            out.append((where, leaf))  # PRNG keys (e.g. eps = jax.random.split(key, n)) are valid noise
+            continue
+        checks.array(leaf, where, kinds=kinds, min_size=0)
+        out.append((where, leaf))
     return out
 
 
-def _check_callable(fn: Any, name: str) -> None:
-    if not callable(fn):
-        raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
+def _samples(x: Any, name: str) -> int:
+    """The common length ``n >= 1`` of the leading sample axis of every leaf of ``x``."""
+    leaves = _tree(x, name, kinds="biuf")
+    for where, leaf in leaves:
+        if jnp.ndim(leaf) == 0:
+            raise ValueError(f"{where}: must carry a leading sample axis (stack the samples in an array; a Python "
+                             f"list is a pytree of scalars), got a scalar")
+    sizes = {jnp.shape(leaf)[0] for _, leaf in leaves}
+    if len(sizes) != 1 or 0 in sizes:
+        raise ValueError(f"{name}: must have one non-empty leading sample axis, got sizes {sorted(sizes)}")
+    return sizes.pop()
+
+
+def _parameters(theta: Any) -> None:
+    """θ: a pytree of real floating arrays (``jax.grad`` differentiates with respect to it), finite when concrete."""
+    _tree(theta, "theta", kinds="f")
+
+
+def _baseline(b: Any) -> Any:
+    """A real scalar; a traced one (e.g. a learned baseline inside ``jit``) is checked for shape and dtype only."""
+    if checks.is_traced(b):
+        return checks.array(b, "baseline", ndim=0, kinds="iuf")
+    return checks.real(b, "baseline")
+
+
+def _scalar_out(fn: Callable[..., Any], args: tuple, name: str, *, integers: bool) -> None:
+    """``fn(*args)`` (traced once, not run) must be one real scalar (floating; with ``integers`` also int or bool);
+    JAX's own type errors get the name."""
+    try:
+        out = jax.eval_shape(fn, *args)
+    except TypeError as exc:
+        raise TypeError(f"{name}: cannot be evaluated on one sample: {exc}") from exc
+    if not (hasattr(out, "shape") and out.shape == ()):
+        raise ValueError(f"{name}: must return a scalar per sample, got "
+                         f"{getattr(out, 'shape', type(out).__name__)}")
+    dtype = out.dtype
+    if not (jnp.issubdtype(dtype, jnp.floating) or integers and (jnp.issubdtype(dtype, jnp.integer) or dtype == bool)):
+        raise TypeError(f"{name}: must return a real number, got dtype {dtype}")
+
+
+def _finite_estimates(est: Any, culprit: str) -> Any:
+    """Raise ValueError naming the first sample whose per-sample estimate holds NaN/inf (concrete results only)."""
+    leaves = jax.tree_util.tree_flatten_with_path(est)[0]
+    if any(checks.is_traced(leaf) for _, leaf in leaves):
+        return est
+    for path, leaf in leaves:
+        bad = ~np.isfinite(np.asarray(leaf).reshape(leaf.shape[0], -1)).all(axis=1)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(f"{culprit}: the estimate for sample {i} is not finite (leaf "
+                             f"theta{jax.tree_util.keystr(path)}, {int(bad.sum())} of {bad.size} samples); "
+                             f"the integrand or its gradient overflows or is NaN there")
+    return est
 
 
 # -- samplers -----------------------------------------------------------------------------------------
@@ -88,20 +145,31 @@ def gaussian_reparam(key: jax.Array, mu: Any, sigma: Any, shape: Sequence[int] =
 
     Args:
         key: a PRNG key.
-        mu, sigma: mean and standard deviation (scalars or arrays that broadcast together), finite,
-            ``σ > 0``.
-        shape: leading sample shape; the result has shape ``shape + broadcast(μ, σ).shape``.
+        mu, sigma: mean and standard deviation (scalars or non-empty arrays that broadcast together), finite,
+            ``σ > 0``; integers are promoted to the default float.
+        shape: leading sample shape (ints ``>= 0``); the result has shape ``shape + broadcast(μ, σ).shape``.
+
+    Raises:
+        TypeError: ``key`` is not a PRNG key, ``mu``/``sigma`` are not real arrays, ``shape`` is not ints.
+        ValueError: NaN/inf or empty ``mu``/``sigma``, ``σ <= 0``, shapes that do not broadcast, a negative
+            ``shape`` entry, or a sample ``μ + σ ε`` that overflows the dtype (concrete inputs only: traced
+            values inside ``jit`` are checked for shape and dtype).
     """
-    m, s = _float_array(mu, "mu"), _float_array(sigma, "sigma")
+    checks.prng_key(key)
+    m, s = _floating(mu, "mu"), _floating(sigma, "sigma")
     try:
         batch = jnp.broadcast_shapes(m.shape, s.shape)
     except ValueError:
-        raise ValueError(f"mu and sigma must broadcast together, got shapes {m.shape} and {s.shape}") from None
-    if _concrete(s) and not bool(jnp.all(s > 0)):
-        raise ValueError("sigma must be > 0")
+        raise ValueError(f"mu, sigma: must broadcast together, got shapes {m.shape} and {s.shape}") from None
+    concrete = not (checks.is_traced(m) or checks.is_traced(s))
+    if concrete and not bool(jnp.all(s > 0)):
+        raise ValueError(f"sigma: must be > 0, got min {float(jnp.min(s))}")
     dtype = jnp.result_type(m, s)
-    eps = jax.random.normal(key, _shape(shape) + batch, dtype)
-    return m + s * eps
+    z = m + s * jax.random.normal(key, _shape(shape) + batch, dtype)
+    if concrete and not bool(jnp.all(jnp.isfinite(z))):
+        raise ValueError(f"mu, sigma: the sample μ + σ ε overflows {dtype} (max |μ| = {float(jnp.max(jnp.abs(m)))}, "
+                         f"max σ = {float(jnp.max(s))})")
+    return z
 
 
 def gumbel_noise(key: jax.Array, shape: Sequence[int] = (), dtype: Any = float) -> jax.Array:
@@ -110,30 +178,51 @@ def gumbel_noise(key: jax.Array, shape: Sequence[int] = (), dtype: Any = float) 
     ``u`` never reaches 0 (``log 0``) nor 1 (``log(-log 1) = log 0``): it is drawn from ``[tiny, 1)`` with
     ``tiny`` the smallest normal float of ``dtype``, so every draw is finite (between about ``-6.6`` and
     ``37`` in float64).  Same draws as ``jax.random.gumbel(key, shape, dtype, mode="low")``.
+    Raises TypeError for a bad ``key``, ``shape`` or a non-floating ``dtype``; ValueError for negative sizes.
     """
-    dt = jnp.dtype(jnp.result_type(dtype))
+    checks.prng_key(key)
+    try:
+        dt = jnp.dtype(jnp.result_type(dtype))
+    except TypeError as exc:
+        raise TypeError(f"dtype: expected a floating dtype, got {dtype!r} ({exc})") from None
     if not jnp.issubdtype(dt, jnp.floating):
-        raise TypeError(f"dtype must be a floating dtype, got {dt}")
+        raise TypeError(f"dtype: expected a floating dtype, got {dt}")
     u = jax.random.uniform(key, _shape(shape), dt, minval=jnp.finfo(dt).tiny, maxval=1.0)
     return -jnp.log(-jnp.log(u))
+
+
+def _perturbed(key: jax.Array, o: jax.Array) -> jax.Array:
+    """``(o - max o) + g`` along the last axis, ``g`` Gumbel noise: the Gumbel-Max argument, shifted.
+
+    Subtracting ``max o`` first (shift invariance of softmax and argmax) keeps the noise's digits when the logits
+    are large: in float32, ``o + g`` with ``|o| ~ 10^7`` rounds ``g`` to integers and biases the samples.
+    """
+    g = gumbel_noise(key, o.shape, o.dtype)
+    return (o - jax.lax.stop_gradient(jnp.max(o, axis=-1, keepdims=True))) + g
 
 
 def gumbel_max(key: jax.Array, logits: Any, shape: Sequence[int] = ()) -> jax.Array:
     """Exact categorical samples by the Gumbel-Max trick: ``argmax_i (o_i + g_i)``, ``g_i`` i.i.d. Gumbel.
 
-    ``P(argmax = i) = softmax(o)_i``; logits may be shifted by any constant (``o_i = log p_i + c``).
+    ``P(argmax = i) = softmax(o)_i``; logits may be shifted by any constant (``o_i = log p_i + c``).  Computed as
+    ``argmax_i ((o_i - max_j o_j) + g_i)``, which keeps full precision for large logits.
 
     Args:
         key: a PRNG key.
-        logits: array ``(..., k)``, finite; the last axis indexes the ``k`` categories.
+        logits: array ``(..., k)``, finite, non-empty; the last axis indexes the ``k`` categories.
         shape: leading sample shape.
 
     Returns:
         Integer indices of shape ``shape + logits.shape[:-1]``.
+
+    Raises:
+        TypeError: bad ``key``, non-real ``logits``, ``shape`` not ints.  ValueError: NaN/inf or empty logits,
+        scalar logits, negative ``shape`` entries (values of traced logits are not checked).
     """
+    checks.prng_key(key)
     o = _logits(logits)
-    g = gumbel_noise(key, _shape(shape) + o.shape, o.dtype)
-    return jnp.argmax(o + g, axis=-1)
+    o = jnp.broadcast_to(o, _shape(shape) + o.shape)
+    return jnp.argmax(_perturbed(key, o), axis=-1)
 
 
 def gumbel_softmax(key: jax.Array, logits: Any, tau: Any, hard: bool = False) -> jax.Array:
@@ -141,26 +230,42 @@ def gumbel_softmax(key: jax.Array, logits: Any, tau: Any, hard: bool = False) ->
 
     Its argmax is the Gumbel-Max sample drawn with the same noise, and as ``τ → 0`` it tends to that
     one-hot vector; for every ``τ > 0`` it is *not* a categorical sample (``E[y] ≠ softmax(o)``).
+    Computed as ``softmax((x - max x) / τ)`` with ``x = (o - max o) + g``: the same vector, but ``x / τ``
+    cannot overflow for small ``τ`` (float32 overflowed to NaN for ``|o + g| / τ > 3.4e38``).
 
     Args:
         key: a PRNG key (one sample per call; broadcast ``logits`` to ``(n, k)`` for ``n`` samples).
-        logits: array ``(..., k)``, finite.
-        tau: temperature, a scalar ``> 0`` (may be traced, e.g. annealed inside ``jit``).
+        logits: array ``(..., k)``, finite, non-empty.
+        tau: temperature, a real scalar ``> 0`` and at least the smallest normal number of the logits' dtype
+            (below it ``1/τ`` overflows and the gradient is NaN).  It may be traced (e.g. annealed inside
+            ``jit``): a traced ``τ`` is checked for shape and dtype only, its value is the caller's to keep
+            positive.
         hard: straight-through estimator: return the one-hot ``onehot(argmax)`` in the forward pass while
             gradients are those of the relaxed sample (``onehot + y - stop_gradient(y)``).
 
     Returns:
         An array of ``logits``' shape and dtype whose last axis sums to 1.
+
+    Raises:
+        TypeError: bad ``key``, non-real ``logits``/``tau``, non-bool ``hard``.  ValueError: NaN/inf, empty or
+        scalar logits; ``τ`` not a scalar, ``<= 0``, NaN/inf, or below the dtype's smallest normal number.
     """
+    checks.prng_key(key)
     o = _logits(logits)
-    t = _float_array(tau, "tau")
-    if t.ndim != 0:
-        raise ValueError(f"tau must be a scalar, got shape {t.shape}")
-    if _concrete(t) and not float(t) > 0:
-        raise ValueError(f"tau must be > 0, got {float(t)}")
-    if not isinstance(hard, bool):
-        raise TypeError(f"hard must be a bool, got {type(hard).__name__}")
-    y = jax.nn.softmax((o + gumbel_noise(key, o.shape, o.dtype)) / t.astype(o.dtype), axis=-1)
+    if checks.is_traced(tau):
+        t = checks.array(tau, "tau", ndim=0, kinds="iuf")
+    else:
+        t = checks.real(tau, "tau", positive=True)
+        info = jnp.finfo(o.dtype)
+        if t < float(info.tiny):
+            raise ValueError(f"tau: must be >= {float(info.tiny):.3g}, the smallest normal {o.dtype} (the logits' "
+                             f"dtype), got {t}")
+        t = min(t, float(info.max))  # a larger τ gives the uniform vector to the dtype's precision
+    if not isinstance(hard, (bool, np.bool_)):
+        raise TypeError(f"hard: expected a bool, got {type(hard).__name__} {hard!r}")
+    x = _perturbed(key, o)
+    y = jax.nn.softmax((x - jax.lax.stop_gradient(jnp.max(x, axis=-1, keepdims=True))) / jnp.asarray(t, o.dtype),
+                       axis=-1)
     if not hard:
         return y
     one_hot = jax.nn.one_hot(jnp.argmax(y, axis=-1), o.shape[-1], dtype=o.dtype)
@@ -168,22 +273,6 @@ def gumbel_softmax(key: jax.Array, logits: Any, tau: Any, hard: bool = False) ->
 
 
 # -- gradient estimators ------------------------------------------------------------------------------
-def _scalar_out(fn: Callable[..., Any], args: tuple, name: str) -> None:
-    out = jax.eval_shape(fn, *args)
-    if not (hasattr(out, "shape") and out.shape == ()):
-        raise ValueError(f"{name} must return a scalar per sample, got {getattr(out, 'shape', type(out).__name__)}")
-
-
-def _samples(x: Any, name: str) -> int:
-    leaves = jax.tree_util.tree_leaves(x)
-    if not leaves or any(jnp.ndim(leaf) == 0 for leaf in leaves):
-        raise ValueError(f"{name} must carry a leading sample axis")
-    sizes = {jnp.shape(leaf)[0] for leaf in leaves}
-    if len(sizes) != 1 or 0 in sizes:
-        raise ValueError(f"{name} must have one non-empty leading sample axis, got sizes {sorted(sizes)}")
-    return sizes.pop()
-
-
 def score_function_grad(
     f: Callable[[Any], Any],
     log_prob: Callable[[Any, Any], Any],
@@ -200,31 +289,37 @@ def score_function_grad(
     ``f`` may be discontinuous or a black box (it is not differentiated).
 
     Args:
-        f: ``z_i -> scalar`` (one sample in, one number out).
-        log_prob: ``(θ, z_i) -> log p_θ(z_i)``, a scalar, differentiable in ``θ``.
-        theta: the parameters (an array or a pytree of arrays).
-        z: samples from ``p_θ`` stacked along a leading axis of length ``n`` (array or pytree).
-        baseline: a constant ``b`` (scalar), independent of the samples.
+        f: ``z_i -> scalar`` (one sample in, one real number out).
+        log_prob: ``(θ, z_i) -> log p_θ(z_i)``, a real scalar, differentiable in ``θ``.
+        theta: the parameters (a float array or a pytree of float arrays), finite.
+        z: samples from ``p_θ`` stacked along a leading axis of length ``n >= 1`` (array or pytree), finite.
+        baseline: a constant ``b`` (real scalar), independent of the samples.
 
     Returns:
         A pytree like ``theta`` whose leaves have a leading axis ``n``: one estimate per sample.
+
+    Raises:
+        TypeError: ``f``/``log_prob`` not callable or not returning real numbers, non-float ``theta``, a non-real
+        ``baseline``.  ValueError: NaN/inf in ``theta``, ``z`` or ``baseline``; ``z`` without a common non-empty
+        sample axis; ``f``/``log_prob`` not returning one scalar per sample; an estimate that comes out NaN/inf
+        (``f(z_i)`` or ``∇ log p_θ(z_i)`` overflows).  Traced inputs (inside ``jit``) are checked for shape and
+        dtype only.
     """
-    _check_callable(f, "f")
-    _check_callable(log_prob, "log_prob")
+    checks.callable_(f, "f")
+    checks.callable_(log_prob, "log_prob")
+    _parameters(theta)
     _samples(z, "z")
-    b = _float_array(baseline, "baseline")
-    if b.ndim != 0:
-        raise ValueError(f"baseline must be a scalar, got shape {b.shape}")
+    b = _baseline(baseline)
     one = jax.tree_util.tree_map(lambda leaf: leaf[0], z)
-    _scalar_out(f, (one,), "f")
-    _scalar_out(log_prob, (theta, one), "log_prob")
+    _scalar_out(f, (one,), "f", integers=True)
+    _scalar_out(log_prob, (theta, one), "log_prob", integers=False)
 
     def estimate(zi: Any) -> Any:
         weight = jax.lax.stop_gradient(f(zi)) - b
         score = jax.grad(log_prob)(theta, zi)
         return jax.tree_util.tree_map(lambda s: weight * s, score)
 
-    return jax.vmap(estimate)(z)
+    return _finite_estimates(jax.vmap(estimate)(z), "f, log_prob")
 
 
 def reparam_grad(f: Callable[[Any], Any], g: Callable[[Any, Any], Any], theta: Any, eps: Any) -> Any:
@@ -238,15 +333,22 @@ def reparam_grad(f: Callable[[Any], Any], g: Callable[[Any, Any], Any], theta: A
     Args:
         f: ``z -> scalar``, differentiable.
         g: ``(θ, ε_i) -> z``, differentiable in ``θ``; ``ε_i`` may be noise or a PRNG key.
-        theta: the parameters (an array or a pytree of arrays).
-        eps: noise stacked along a leading axis of length ``n`` (e.g. ``jax.random.split(key, n)``).
+        theta: the parameters (a float array or a pytree of float arrays), finite.
+        eps: noise stacked along a leading axis of length ``n >= 1`` (e.g. ``jax.random.split(key, n)``), finite.
 
     Returns:
         A pytree like ``theta`` whose leaves have a leading axis ``n``: one estimate per sample.
+
+    Raises:
+        TypeError: ``f``/``g`` not callable, ``f(g(θ, ε))`` not real, non-float ``theta``.  ValueError: NaN/inf in
+        ``theta`` or ``eps``; ``eps`` without a common non-empty sample axis; ``f(g(θ, ε_i))`` not a scalar; an
+        estimate that comes out NaN/inf.  Traced inputs (inside ``jit``) are checked for shape and dtype only.
     """
-    _check_callable(f, "f")
-    _check_callable(g, "g")
+    checks.callable_(f, "f")
+    checks.callable_(g, "g")
+    _parameters(theta)
     _samples(eps, "eps")
     one = jax.tree_util.tree_map(lambda leaf: leaf[0], eps)
-    _scalar_out(lambda th, e: f(g(th, e)), (theta, one), "f(g(theta, eps))")
-    return jax.vmap(jax.grad(lambda th, e: f(g(th, e))), in_axes=(None, 0))(theta, eps)
+    _scalar_out(lambda th, e: f(g(th, e)), (theta, one), "f(g(theta, eps))", integers=False)
+    est = jax.vmap(jax.grad(lambda th, e: f(g(th, e))), in_axes=(None, 0))(theta, eps)
+    return _finite_estimates(est, "f, g")
