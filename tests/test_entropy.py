@@ -422,3 +422,24 @@ def test_pair_entropy_bad_input(U, V, exc, name):
 def test_pair_entropy_refuses_traced_input_with_a_clear_error():
     with pytest.raises(TypeError, match="^U: pair_entropy checks and rescales its inputs on the host"):
         jax.jit(pair_entropy)(jnp.ones((2, 2)), jnp.ones((3, 2)))
+
+
+@pytest.mark.parametrize("n", [2.0, 8.0, 64.0, 1024.0])
+def test_tilted_integrals_rebuild_h_n(n):
+    """h_n = m + log A + log c_n - κ n B/A: the separate integrals agree with h_n's own quadrature."""
+    import math
+
+    from kexue import entropy
+
+    m, A, B = entropy.tilted_integrals(n, 1.0)
+    rebuilt = m + math.log(A) + entropy._log_norm_const(n) - n * B / A
+    assert rebuilt == pytest.approx(entropy.h_n(n, 1.0), rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize(("n", "kappa", "exc"), [(1.0, 1.0, ValueError), (8.0, 0.0, ValueError), ("8", 1.0, TypeError),
+                                                 (1e8, 1.0, ValueError)])
+def test_tilted_integrals_refuse_bad_input(n, kappa, exc):
+    from kexue import entropy
+
+    with pytest.raises(exc):
+        entropy.tilted_integrals(n, kappa)
