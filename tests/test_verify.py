@@ -396,3 +396,12 @@ def test_compare_tables_catches_missing_or_reordered_claims():
     assert compare_tables(a, b) == ["claims are stated in another order"]
     b["claims"] = b["claims"][:2]
     assert "missing" in compare_tables(a, b)[0]
+
+
+def test_margins_compare_closely_near_failure_and_coarsely_when_comfortable():
+    from kexue.verify import _margin_difference
+
+    assert _margin_difference(0.08, 0.45) is None       # both hold with the allowance more than doubled
+    assert _margin_difference(0.85, 0.93) is None       # near failing: within 0.1
+    assert _margin_difference(0.45, 0.62) is not None   # one of them is no longer comfortable
+    assert _margin_difference(0.2, None) is not None
