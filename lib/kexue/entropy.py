@@ -113,8 +113,8 @@ def angle_density(theta: Any, n: Any) -> np.ndarray:
         A float64 array of ``theta``'s shape.
 
     Raises:
-        TypeError: non-real (bool, complex, string, None) ``theta`` or ``n``.  ValueError: NaN/inf in ``theta``,
-        ``n`` NaN/inf or ``< 2``.
+        TypeError: non-real (bool, complex, string, None) ``theta`` or ``n``.
+        ValueError: NaN/inf in ``theta``, ``n`` NaN/inf or ``< 2``.
     """
     nn = _dimension(n)
     t = checks.array(theta, "theta", kinds="iuf", min_size=0).astype(np.float64)
@@ -331,8 +331,8 @@ def h_n(n: Any, kappa: Any = 1.0) -> float:
         kappa: squared norm per dimension, ``|u|² = |v|² = κ n`` (the article takes ``κ = 1``), a real ``> 0``.
 
     Raises:
-        TypeError: non-real ``n`` or ``kappa`` (bool, string, complex, None, arrays).  ValueError: NaN/inf,
-        ``n < 2``, ``κ <= 0``, or ``κ n`` beyond the float range.
+        TypeError: non-real ``n`` or ``kappa`` (bool, string, complex, None, arrays).
+        ValueError: NaN/inf, ``n < 2``, ``κ <= 0``, or ``κ n`` beyond the float range.
     """
     nn, k = _dimension(n), _kappa(kappa)
     if not math.isfinite(k * nn):
@@ -372,9 +372,9 @@ def dimension_threshold(N: Any, kappa: Any = 1.0, *, exact: bool = False) -> flo
     of vectors per table (the vocabulary size), a real ``>= 2``.
 
     Raises:
-        TypeError: non-real ``N``/``kappa``, non-bool ``exact``.  ValueError: ``N`` NaN/inf or ``< 2``, ``κ <= 0``;
-        with ``exact=True`` also when ``N`` is so small that ``2 log N + h_2 <= 0`` (no root in ``n >= 2``) or the
-        root overflows float64 (``κ`` below about 1e-150).
+        TypeError: non-real ``N``/``kappa``, non-bool ``exact``.
+        ValueError: ``N`` NaN/inf or ``< 2``, ``κ <= 0``; with ``exact=True`` also when ``N`` is so small that
+            ``2 log N + h_2 <= 0`` (no root in ``n >= 2``) or the root overflows float64 (``κ`` below about 1e-150).
     """
     big_n = checks.real(N, "N")
     if big_n < 2:
@@ -454,8 +454,8 @@ def pair_entropy(U: Any, V: Any) -> jax.Array:
         A scalar array (nats).
 
     Raises:
-        TypeError: non-real arrays (bool, complex, strings, None), traced values.  ValueError: not 2-D, empty,
-        NaN/inf, or different dimensions ``n``.
+        TypeError: non-real arrays (bool, complex, strings, None), traced values.
+        ValueError: not 2-D, empty, NaN/inf, or different dimensions ``n``.
     """
     arrays = []
     for name, x in (("U", U), ("V", V)):

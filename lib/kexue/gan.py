@@ -152,8 +152,8 @@ def mode_coverage(samples: jax.Array, modes: jax.Array, radius: float = 0.1, min
     Raises:
         TypeError: ``samples``/``modes`` not real arrays; ``radius``/``min_frac`` not real numbers.
         ValueError: shapes other than ``(n, d)`` and ``(k, d)`` with ``n, k, d >= 1``; NaN/inf samples or modes
-            (a NaN sample is near no mode: counting it would report a broken sampler as "0 modes");
-            ``radius`` not finite and > 0; ``min_frac`` outside ``(0, 1]``.
+            (a NaN sample is near no mode: counting it would report a broken sampler as "0 modes"); ``radius`` not
+            finite and > 0; ``min_frac`` outside ``(0, 1]``.
     """
     x = checks.array(samples, "samples", ndim=2, kinds="iuf")
     mu = checks.array(modes, "modes", ndim=2, kinds="iuf")
@@ -386,8 +386,8 @@ def ema(path: jax.Array, beta: float, *, bias_correction: bool = True) -> jax.Ar
     overflows up to the largest floats.
 
     Raises:
-        TypeError: ``path`` not a real or complex array (or a traced JAX value: this runs on the host);
-            ``beta`` not a real number; ``bias_correction`` not a bool.
+        TypeError: ``path`` not a real or complex array (or a traced JAX value: this runs on the host); ``beta``
+            not a real number; ``bias_correction`` not a bool.
         ValueError: ``path`` without a time axis, empty or holding NaN/inf; ``beta`` outside ``[0, 1)``.
     """
     from scipy.signal import lfilter  # here, not at the top: scipy.signal takes ~0.7 s to import
@@ -441,9 +441,9 @@ def single_loss(
     Raises:
         TypeError: ``d_apply``/``g_apply`` not callable; ``params`` not a 2-tuple; ``x``, ``z`` or the
             discriminator's outputs not real arrays; ``lam`` not a real number.
-        ValueError: ``x``, ``z`` or the discriminator's outputs empty or (when concrete) holding NaN/inf; ``lam``
-            not finite and > 0 (:math:`\\lambda \\le 0` stops or reverses the generator; a traced ``lam`` is not
-            checked).
+        ValueError: ``x``, ``z`` or the discriminator's outputs empty or (when concrete) holding NaN/inf;
+            ``lam`` not finite and > 0 (:math:`\\lambda \\le 0` stops or reverses the generator; a traced ``lam`` is
+            not checked).
     """
     checks.callable_(d_apply, "d_apply")
     checks.callable_(g_apply, "g_apply")

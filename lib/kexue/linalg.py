@@ -165,8 +165,8 @@ def exp_tail_bound(norm: float | jax.Array, terms: int | jax.Array) -> jax.Array
         terms: number of terms kept, an integer >= 1 or an integer array of them (broadcast against ``norm``).
 
     Raises:
-        TypeError: non-integer ``terms``, non-real ``norm``, or traced values (this runs on the host, not
-            inside ``jax.jit``).
+        TypeError: non-integer ``terms``, non-real ``norm``, or traced values (this runs on the host, not inside
+            ``jax.jit``).
         ValueError: ``terms < 1``, negative or non-finite ``norm``, empty arrays, shapes that do not broadcast.
         FloatingPointError: where the bound itself exceeds the largest float.
     """

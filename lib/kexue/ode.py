@@ -35,12 +35,12 @@ def rk4(field: Field, s0: np.ndarray | jax.Array, dt: float, steps: int, every: 
     followed by every ``every``-th state: an array of shape ``(steps // every + 1, *s0.shape)``.
 
     Raises:
-        TypeError: ``field`` not callable or not hashable, or returning a non-array or complex values for a
-            real state; ``s0`` not a real/complex array (bools, strings, None) or traced (``rk4`` is called
-            on the host, not inside ``jax.jit``); ``dt`` not a real number; ``steps``/``every`` not ints.
+        TypeError: ``field`` not callable or not hashable, or returning a non-array or complex values for a real
+            state; ``s0`` not a real/complex array (bools, strings, None) or traced (``rk4`` is called on the host,
+            not inside ``jax.jit``); ``dt`` not a real number; ``steps``/``every`` not ints.
         ValueError: ``field`` returning another shape than ``s0``'s; ``s0`` empty or not finite; ``dt`` not
-            finite and > 0; ``steps`` not in ``1 .. MAX_STEPS``; ``every`` < 1 or not dividing ``steps``;
-            a trajectory of more than ``MAX_VALUES`` numbers.
+            finite and > 0; ``steps`` not in ``1 .. MAX_STEPS``; ``every`` < 1 or not dividing ``steps``; a
+            trajectory of more than ``MAX_VALUES`` numbers.
         FloatingPointError: the trajectory leaves the floats (it blew up).
     """
     checks.callable_(field, "field")

@@ -198,11 +198,11 @@ def vector_field(
         :class:`VectorFieldArtists`.
 
     Raises:
-        TypeError: ``ax`` not an Axes, ``f`` not callable, non-real limits, trajectories or velocities, a non-int
-            ``grid``, a non-bool ``start_marker``.
-        ValueError: limits not ``lo < hi`` or not finite, a bad ``kind``, ``grid`` out of range, an invalid colour
-            or the wrong number of colours, a trajectory not ``(T, 2)`` or with NaN/inf, ``f`` returning anything
-            but two arrays of the mesh's shape or NaN/inf (the first such grid point is named).
+        TypeError: ``ax`` not an Axes, ``f`` not callable, non-real limits, trajectories or velocities, a
+            non-int ``grid``, a non-bool ``start_marker``.
+        ValueError: limits not ``lo < hi`` or not finite, a bad ``kind``, ``grid`` out of range, an invalid
+            colour or the wrong number of colours, a trajectory not ``(T, 2)`` or with NaN/inf, ``f`` returning
+            anything but two arrays of the mesh's shape or NaN/inf (the first such grid point is named).
 
     Everything is checked before anything is drawn: a failed call leaves ``ax`` untouched.
     """

@@ -152,8 +152,8 @@ def gaussian_reparam(key: jax.Array, mu: Any, sigma: Any, shape: Sequence[int] =
     Raises:
         TypeError: ``key`` is not a PRNG key, ``mu``/``sigma`` are not real arrays, ``shape`` is not ints.
         ValueError: NaN/inf or empty ``mu``/``sigma``, ``σ <= 0``, shapes that do not broadcast, a negative
-            ``shape`` entry, or a sample ``μ + σ ε`` that overflows the dtype (concrete inputs only: traced
-            values inside ``jit`` are checked for shape and dtype).
+            ``shape`` entry, or a sample ``μ + σ ε`` that overflows the dtype (concrete inputs only: traced values
+            inside ``jit`` are checked for shape and dtype).
     """
     checks.prng_key(key)
     m, s = _floating(mu, "mu"), _floating(sigma, "sigma")
@@ -216,8 +216,9 @@ def gumbel_max(key: jax.Array, logits: Any, shape: Sequence[int] = ()) -> jax.Ar
         Integer indices of shape ``shape + logits.shape[:-1]``.
 
     Raises:
-        TypeError: bad ``key``, non-real ``logits``, ``shape`` not ints.  ValueError: NaN/inf or empty logits,
-        scalar logits, negative ``shape`` entries (values of traced logits are not checked).
+        TypeError: bad ``key``, non-real ``logits``, ``shape`` not ints.
+        ValueError: NaN/inf or empty logits, scalar logits, negative ``shape`` entries (values of traced logits
+            are not checked).
     """
     checks.prng_key(key)
     o = _logits(logits)
@@ -247,8 +248,9 @@ def gumbel_softmax(key: jax.Array, logits: Any, tau: Any, hard: bool = False) ->
         An array of ``logits``' shape and dtype whose last axis sums to 1.
 
     Raises:
-        TypeError: bad ``key``, non-real ``logits``/``tau``, non-bool ``hard``.  ValueError: NaN/inf, empty or
-        scalar logits; ``τ`` not a scalar, ``<= 0``, NaN/inf, or below the dtype's smallest normal number.
+        TypeError: bad ``key``, non-real ``logits``/``tau``, non-bool ``hard``.
+        ValueError: NaN/inf, empty or scalar logits; ``τ`` not a scalar, ``<= 0``, NaN/inf, or below the dtype's
+            smallest normal number.
     """
     checks.prng_key(key)
     o = _logits(logits)
@@ -299,11 +301,11 @@ def score_function_grad(
         A pytree like ``theta`` whose leaves have a leading axis ``n``: one estimate per sample.
 
     Raises:
-        TypeError: ``f``/``log_prob`` not callable or not returning real numbers, non-float ``theta``, a non-real
-        ``baseline``.  ValueError: NaN/inf in ``theta``, ``z`` or ``baseline``; ``z`` without a common non-empty
-        sample axis; ``f``/``log_prob`` not returning one scalar per sample; an estimate that comes out NaN/inf
-        (``f(z_i)`` or ``∇ log p_θ(z_i)`` overflows).  Traced inputs (inside ``jit``) are checked for shape and
-        dtype only.
+        TypeError: ``f``/``log_prob`` not callable or not returning real numbers, non-float ``theta``, a
+            non-real ``baseline``.
+        ValueError: NaN/inf in ``theta``, ``z`` or ``baseline``; ``z`` without a common non-empty sample axis;
+            ``f``/``log_prob`` not returning one scalar per sample; an estimate that comes out NaN/inf (``f(z_i)``
+            or ``∇ log p_θ(z_i)`` overflows).  Traced inputs (inside ``jit``) are checked for shape and dtype only.
     """
     checks.callable_(f, "f")
     checks.callable_(log_prob, "log_prob")
@@ -340,9 +342,10 @@ def reparam_grad(f: Callable[[Any], Any], g: Callable[[Any, Any], Any], theta: A
         A pytree like ``theta`` whose leaves have a leading axis ``n``: one estimate per sample.
 
     Raises:
-        TypeError: ``f``/``g`` not callable, ``f(g(θ, ε))`` not real, non-float ``theta``.  ValueError: NaN/inf in
-        ``theta`` or ``eps``; ``eps`` without a common non-empty sample axis; ``f(g(θ, ε_i))`` not a scalar; an
-        estimate that comes out NaN/inf.  Traced inputs (inside ``jit``) are checked for shape and dtype only.
+        TypeError: ``f``/``g`` not callable, ``f(g(θ, ε))`` not real, non-float ``theta``.
+        ValueError: NaN/inf in ``theta`` or ``eps``; ``eps`` without a common non-empty sample axis; ``f(g(θ,
+            ε_i))`` not a scalar; an estimate that comes out NaN/inf.  Traced inputs (inside ``jit``) are checked
+            for shape and dtype only.
     """
     checks.callable_(f, "f")
     checks.callable_(g, "g")

@@ -235,9 +235,9 @@ def discretize_functional(
     Raises:
         TypeError: ``F`` not callable; non-real ``a, b, ya, yb``; ``n`` not an int; when ``J`` is called,
             ``y_interior`` not a real array or ``F`` returning complex values.
-        ValueError: non-finite numbers, ``a >= b``, ``b - a`` overflowing or cells below float resolution,
-            ``n`` out of range; when ``J`` is called, ``y_interior`` of the wrong shape or (concrete) not
-            finite, or ``F`` returning an output that does not broadcast to one value per cell.
+        ValueError: non-finite numbers, ``a >= b``, ``b - a`` overflowing or cells below float resolution, ``n``
+            out of range; when ``J`` is called, ``y_interior`` of the wrong shape or (concrete) not finite, or ``F``
+            returning an output that does not broadcast to one value per cell.
     """
     checks.callable_(F, "F")
     a, b = checks.real(a, "a"), checks.real(b, "b")
