@@ -102,3 +102,14 @@ def test_array_takes_bfloat16_as_float_and_checks_it():
     assert checks.array(x, "x", kinds="f").dtype == jnp.bfloat16
     with pytest.raises(ValueError, match="NaN/inf"):
         checks.array(jnp.array([1.0, jnp.inf], dtype=jnp.bfloat16), "x", kinds="f")
+
+
+def test_flag_and_sparse():
+    import scipy.sparse as sps
+
+    assert checks.flag(np.bool_(True), "hard") is True
+    for bad in ("no", 1, None, 0.0):
+        with pytest.raises(TypeError, match="^hard: expected a bool"):
+            checks.flag(bad, "hard")
+    with pytest.raises(TypeError, match="^M: expected a dense array"):
+        checks.array(sps.eye(3, format="csr"), "M")

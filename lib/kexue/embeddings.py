@@ -113,7 +113,7 @@ class Vocab:
         if not words:
             raise ValueError("words: the vocabulary is empty")
         _check_distinct(words, "words")
-        counts = _array(self.counts, "counts", ndim=1, kinds="iu", min_size=0).view()
+        counts = checks.array(self.counts, "counts", ndim=1, kinds="iu", min_size=0).view()
         if counts.shape != (len(words),):
             raise ValueError(f"counts: need one count per word, got {counts.size} counts for {len(words)} words")
         if counts.min() < 1:
@@ -204,7 +204,7 @@ def cooccurrence(encoded: Encoded, vocab_size: int, window: int = 5, *, dynamic:
     ids, sid = _check_encoded(encoded)
     checks.count(vocab_size, "vocab_size", maximum=_MAX_ID)
     checks.count(window, "window")
-    _check_flag(dynamic, "dynamic")
+    checks.flag(dynamic, "dynamic")
     if ids.max() >= vocab_size:
         raise ValueError(f"vocab_size: the ids reach {int(ids.max())}, beyond vocab_size = {vocab_size}")
     rows, cols, vals = [], [], []
@@ -348,8 +348,8 @@ def svd_vectors(U: np.ndarray, s: np.ndarray, dim: int | None = None, eig: float
     ``eig`` a finite real; ``ValueError`` for a negative ``eig`` with a zero :math:`\\sigma` among the first
     ``dim``, and when :math:`\\sigma^p` overflows float64.
     """
-    U = _array(U, "U", ndim=2, kinds="iuf")
-    s = _array(s, "s", ndim=1, kinds="iuf")
+    U = checks.array(U, "U", ndim=2, kinds="iuf")
+    s = checks.array(s, "s", ndim=1, kinds="iuf")
     if s.shape != (U.shape[1],):
         raise ValueError(f"s: need one singular value per column of U {U.shape}, got shape {s.shape}")
     if s.min() < 0:
@@ -402,8 +402,8 @@ def sgns_expected_loss(scores: jax.Array, counts: jax.Array, k: float) -> jax.Ar
     real ``> 0``; a finite loss. Traced values are the caller's to check (:func:`kexue.train.run` stops on a
     NaN/inf loss).
     """
-    S = _array(scores, "scores", ndim=2, kinds="iuf")
-    N = _array(counts, "counts", ndim=2, kinds="iuf")
+    S = checks.array(scores, "scores", ndim=2, kinds="iuf")
+    N = checks.array(counts, "counts", ndim=2, kinds="iuf")
     scores, counts = (x if hasattr(x, "shape") and hasattr(x, "dtype") else jnp.asarray(x) for x in (scores, counts))
     if N.shape != S.shape:
         raise ValueError(f"counts: expected the shape of scores {tuple(S.shape)}, got {tuple(N.shape)}")
@@ -435,7 +435,7 @@ def keep_probability(counts: np.ndarray, sample: float = 1e-3) -> np.ndarray:
     by a power of two to a largest count in [1, 2): exact, it changes no bit of the result for counts whose
     sum is finite, and counts near float64's limits give the right probabilities too.
     """
-    counts = _array(counts, "counts", ndim=1, kinds="iuf").astype(np.float64)
+    counts = checks.array(counts, "counts", ndim=1, kinds="iuf").astype(np.float64)
     if counts.min() <= 0:
         raise ValueError(f"counts: expected positive counts, got a count {counts.min()}")
     sample = checks.real(sample, "sample", nonnegative=True)
@@ -460,7 +460,7 @@ def noise_table(counts: np.ndarray, power: float = 0.75, size: int = 1 << 22) ->
     first scaled by a power of two (:math:`P_n` does not depend on the scale); ``ValueError`` naming ``power``
     when even that cannot keep it a normal float64.
     """
-    counts = _array(counts, "counts", ndim=1, kinds="iuf").astype(np.float64)
+    counts = checks.array(counts, "counts", ndim=1, kinds="iuf").astype(np.float64)
     if counts.min() < 0 or counts.max() == 0:
         raise ValueError("counts: expected non-negative counts, not all zero")
     power = checks.real(power, "power")
@@ -565,7 +565,7 @@ def sgns_stream(
     ids, sid = _check_encoded(encoded)
     for name, v in (("epochs", epochs), ("window", window), ("batch", batch), ("chunk", chunk)):
         checks.count(v, name)
-    keep = _array(keep, "keep", ndim=1, kinds="iuf").astype(np.float64)
+    keep = checks.array(keep, "keep", ndim=1, kinds="iuf").astype(np.float64)
     if keep.min() < 0 or keep.max() > 1:
         raise ValueError(f"keep: probabilities must lie in [0, 1], got values in [{keep.min()}, {keep.max()}]")
     if ids.max() >= keep.size:
@@ -811,13 +811,13 @@ def keyed_vectors(words: Sequence[str], vectors: np.ndarray, *, drop_zero: bool 
     odd = next((w for w in words if not isinstance(w, str)), None)
     if odd is not None:
         raise TypeError(f"words: expected str entries, got {type(odd).__name__} {odd!r}")
-    vectors = _array(vectors, "vectors", ndim=2, kinds="iuf", min_size=0)
+    vectors = checks.array(vectors, "vectors", ndim=2, kinds="iuf", min_size=0)
     if len(words) != vectors.shape[0]:
         raise ValueError(f"vectors: need one row per word, got {len(words)} words and shape {vectors.shape}")
     if vectors.shape[1] == 0 or not len(words):
         raise ValueError(f"vectors: need at least one word and one dimension, got shape {vectors.shape}")
     _check_distinct(words, "words")
-    _check_flag(drop_zero, "drop_zero")
+    checks.flag(drop_zero, "drop_zero")
     zero = ~np.any(vectors != 0, axis=1)
     if zero.any() and not drop_zero:
         first = [words[i] for i in np.flatnonzero(zero)[:5]]
@@ -964,10 +964,7 @@ def _pair_count(name: str) -> int:
 # ---------------------------------------------------------------------------------------- checks
 
 
-def _check_flag(x: Any, argname: str) -> bool:
-    if not isinstance(x, (bool, np.bool_)):
-        raise TypeError(f"{argname}: expected a bool, got {type(x).__name__} {x!r}")
-    return bool(x)
+
 
 
 def _check_distinct(items: Sequence[Any], argname: str) -> None:
@@ -995,8 +992,8 @@ def _check_corpus(corpus: Any) -> None:
 def _check_encoded(encoded: Any) -> tuple[np.ndarray, np.ndarray]:
     if not isinstance(encoded, Encoded):
         raise TypeError(f"encoded: expected an Encoded (from encode), got {type(encoded).__name__}")
-    ids = _array(encoded.ids, "encoded.ids", ndim=1, kinds="iu", min_size=0)
-    sid = _array(encoded.sid, "encoded.sid", ndim=1, kinds="iu", min_size=0)
+    ids = checks.array(encoded.ids, "encoded.ids", ndim=1, kinds="iu", min_size=0)
+    sid = checks.array(encoded.sid, "encoded.sid", ndim=1, kinds="iu", min_size=0)
     if ids.shape != sid.shape:
         raise ValueError(f"encoded: ids and sid must be 1-D of equal length, got {ids.shape} and {sid.shape}")
     if ids.size == 0:
@@ -1011,7 +1008,7 @@ def _check_encoded(encoded: Any) -> tuple[np.ndarray, np.ndarray]:
 def _check_vocab_counts(counts: Any, encoded: Any) -> np.ndarray:
     """The vocabulary counts of SGNS training as an array covering every id of ``encoded``."""
     ids, _ = _check_encoded(encoded)
-    counts = _array(counts, "counts", ndim=1, kinds="iuf")
+    counts = checks.array(counts, "counts", ndim=1, kinds="iuf")
     if counts.size <= ids.max():
         raise ValueError(f"counts: {counts.size} counts, but encoded holds word id {int(ids.max())}")
     return counts
@@ -1027,8 +1024,8 @@ def _check_config(config: Any) -> SGNSConfig:
 def _check_stream(stream: Any) -> None:
     if not isinstance(stream, Stream):
         raise TypeError(f"stream: expected a Stream (from sgns_stream), got {type(stream).__name__}")
-    tokens = _array(stream.tokens, "stream.tokens", ndim=1, kinds="iu")
-    sents = _array(stream.sents, "stream.sents", ndim=1, kinds="iu")
+    tokens = checks.array(stream.tokens, "stream.tokens", ndim=1, kinds="iu")
+    sents = checks.array(stream.sents, "stream.sents", ndim=1, kinds="iu")
     if tokens.shape != sents.shape:
         raise ValueError(f"stream: tokens and sents must have one length, got {tokens.shape} and {sents.shape}")
     if tokens.min() < 0 or sents.min() < -1:
@@ -1101,11 +1098,7 @@ def _ldexp(M: Any, e: int) -> Any:
     return M
 
 
-def _array(x: Any, argname: str, **kwargs: Any) -> Any:
-    """:func:`kexue.checks.array` for a dense array (a scipy.sparse matrix is a ``TypeError``)."""
-    if sps.issparse(x):
-        raise TypeError(f"{argname}: expected a dense array, got a scipy.sparse matrix (call .toarray())")
-    return checks.array(x, argname, **kwargs)
+
 
 
 def _powers(counts: np.ndarray, power: float) -> np.ndarray:
@@ -1132,7 +1125,7 @@ def _float32_rows(rows: np.ndarray, words: list[str]) -> np.ndarray:
 
 
 def _check_dense_counts(counts: Any) -> np.ndarray:
-    C = _array(counts, "counts", ndim=2, kinds="iuf").astype(np.float64)
+    C = checks.array(counts, "counts", ndim=2, kinds="iuf").astype(np.float64)
     if C.min() < 0:
         raise ValueError(f"counts: must be non-negative, got {C.min()}")
     if np.any(C.max(1) == 0) or np.any(C.max(0) == 0):

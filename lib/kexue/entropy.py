@@ -58,10 +58,7 @@ def _kappa(kappa: Any) -> float:
     return checks.real(kappa, "kappa", positive=True)
 
 
-def _flag(x: Any, name: str) -> bool:
-    if not isinstance(x, (bool, np.bool_)):
-        raise TypeError(f"{name}: expected a bool, got {type(x).__name__} {x!r}")
-    return bool(x)
+
 
 
 # -- the angle between two random directions ----------------------------------------------------------
@@ -380,7 +377,7 @@ def dimension_threshold(N: Any, kappa: Any = 1.0, *, exact: bool = False) -> flo
     if big_n < 2:
         raise ValueError(f"N: must be >= 2, got {big_n}")
     k = _kappa(kappa)
-    exact = _flag(exact, "exact")
+    exact = checks.flag(exact, "exact")
     two_log_n = 2.0 * math.log(big_n)
     guess = -two_log_n / laplace_slope(k)
     if not exact:

@@ -400,8 +400,7 @@ def ema(path: jax.Array, beta: float, *, bias_correction: bool = True) -> jax.Ar
     beta = checks.real(beta, "beta")
     if not 0 <= beta < 1:
         raise ValueError(f"beta: must lie in [0, 1), got {beta}")
-    if not isinstance(bias_correction, (bool, np.bool_)):
-        raise TypeError(f"bias_correction: expected a bool, got {type(bias_correction).__name__}")
+    checks.flag(bias_correction, "bias_correction")
     x = np.asarray(x)
     out_dtype = x.dtype if jnp.issubdtype(x.dtype, jnp.inexact) else np.dtype(np.float64)
     y = x.astype(np.complex128 if np.iscomplexobj(x) else np.float64)

@@ -213,8 +213,7 @@ def vector_field(
     x0, x1 = _limits(xlim, "xlim", grid)
     y0, y1 = _limits(ylim, "ylim", grid)
     checks.one_of(kind, "kind", ("stream", "quiver"))
-    if not isinstance(start_marker, (bool, np.bool_)):
-        raise TypeError(f"start_marker: expected a bool, got {type(start_marker).__name__} {start_marker!r}")
+    checks.flag(start_marker, "start_marker")
     paths = _trajectories(trajectories)
     colors = _colors(trajectory_color, len(paths))
     X, Y = np.meshgrid(np.linspace(x0, x1, grid), np.linspace(y0, y1, grid))

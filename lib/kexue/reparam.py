@@ -263,8 +263,7 @@ def gumbel_softmax(key: jax.Array, logits: Any, tau: Any, hard: bool = False) ->
             raise ValueError(f"tau: must be >= {float(info.tiny):.3g}, the smallest normal {o.dtype} (the logits' "
                              f"dtype), got {t}")
         t = min(t, float(info.max))  # a larger τ gives the uniform vector to the dtype's precision
-    if not isinstance(hard, (bool, np.bool_)):
-        raise TypeError(f"hard: expected a bool, got {type(hard).__name__} {hard!r}")
+    checks.flag(hard, "hard")
     x = _perturbed(key, o)
     y = jax.nn.softmax((x - jax.lax.stop_gradient(jnp.max(x, axis=-1, keepdims=True))) / jnp.asarray(t, o.dtype),
                        axis=-1)

@@ -466,9 +466,7 @@ def run(
     checks.count(steps, "steps")
     checks.count(chunk, "chunk")
     checks.prng_key(key)
-    for name, flag in (("progress", progress), ("check_every_step", check_every_step)):
-        if not isinstance(flag, bool):
-            raise TypeError(f"{name}: expected a bool, got {type(flag).__name__}")
+    progress, check_every_step = checks.flag(progress, "progress"), checks.flag(check_every_step, "check_every_step")
     state, key = _replicate(state), _replicate(key)
     history: dict[str, list[np.ndarray]] = {}
     with tqdm(total=steps, disable=not progress, leave=False, unit="step", file=sys.stderr) as bar:
