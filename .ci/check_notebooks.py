@@ -8,6 +8,10 @@ Fails when a notebook
 * prints a warning (stderr text naming a *Warning) or a machine path;
 * lacks the Colab install cell (tagged ``remove-cell``) or it disagrees with ``_config.yml``'s repository URL;
 * lacks the claims table (the ledger's JSON copy) in its last code cell;
+* has no interactive figure (an output of :func:`kexue.plot.show`), two figures of one name, or stores
+  ipywidgets state or widget outputs (the static book cannot draw them and would fetch their scripts from a
+  CDN: ``kexue.plot.live`` displays nothing under ``KEXUE_STATIC=1``; ``--strip-widget-state`` cleans up
+  after ``jupyter execute``);
 * states a claim in a hidden cell (tagged ``remove-cell`` or ``remove-input``: use ``hide-input``);
 * seeds anything with a literal (``jax.random.key(0)``, ``default_rng(3)``, ``random_state=0``, ``seed=1``,
   NumPy's global ``np.random.*`` state) instead of :mod:`kexue.seed`, which derives every key from the book's
@@ -25,6 +29,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 CLAIMS_MIME = "application/vnd.kexue.claims+json"
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+FIGURE_RE = re.compile(r'data-kexue-figure="([a-z0-9-]+)"')
 PATH_RE = re.compile(r"(?<![\w:/.~-])/(?:home|root|tmp|work|usr|opt|var|Users|private|mnt)/[\w.-]+|[A-Z]:\\Users")
 WARN_RE = re.compile(r"\b\w*Warning\b")
 CLAIM_RE = re.compile(r"\bclaims\.(?:symbolic|close|holds|pvalue|within|mean)\s*\(")
@@ -95,13 +101,33 @@ def problems(path: Path, repo_url: str) -> list[str]:
     first = code[0]
     if first.source.strip() != colab_cell_source(repo_url) or "remove-cell" not in first.metadata.get("tags", []):
         out.append("first code cell is not the Colab install cell (tag remove-cell) for " + repo_url)
+    figures = [m for c in code for o in c.get("outputs", []) for m in FIGURE_RE.findall(o.get("data", {}).get("text/html", ""))]
+    if not figures:
+        out.append("has no interactive figure (kexue.plot.show)")
+    if dupes := sorted({f for f in figures if figures.count(f) > 1}):
+        out.append(f"interactive figure name(s) used twice: {dupes}")
+    if "widgets" in nb.metadata:
+        out.append("stores ipywidgets state in its metadata: run .ci/check_notebooks.py --strip-widget-state")
+    if any(WIDGET_MIME in o.get("data", {}) for c in code for o in c.get("outputs", [])):
+        out.append("stores a widget output (run with KEXUE_STATIC=1, as `make outputs` does)")
     last = code[-1]
     if not any(CLAIMS_MIME in o.get("data", {}) for o in last.get("outputs", [])):
         out.append("last code cell does not display claims.table()")
     return out
 
 
+def strip_widget_state(paths: list[str]) -> None:
+    """Drop the ipywidgets state ``jupyter execute`` saves for widgets that were built but never shown."""
+    for p in paths:
+        nb = nbformat.read(p, as_version=4)
+        if nb.metadata.pop("widgets", None) is not None:
+            nbformat.write(nb, p)
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["--strip-widget-state"]:
+        strip_widget_state(sys.argv[2:])
+        return 0
     url = repository_url()
     nbs = sorted((ROOT / "chapters").glob("*.ipynb"))
     bad = 0

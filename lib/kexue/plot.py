@@ -2,6 +2,9 @@
 
 * :func:`use_book_style` -- PNG inline figures at a modest dpi, readable fonts (call once per chapter);
 * :func:`vector_field` -- a 2-D vector field (stream lines or arrows) with optional trajectories;
+* :func:`frames`, :func:`slider_chart`, :func:`show` -- an interactive figure: the chapter's function evaluated
+  at each slider value, drawn by Vega-Lite in the reader's browser (no kernel); :func:`live` -- the same figure
+  recomputed at any value by an ipywidgets slider when the notebook runs in Jupyter or Colab;
 
 Plot functions are pure: they draw on the ``ax`` they are given and return the artists; they never call
 ``plt.show`` or create figures.  Their arguments are checked (through :mod:`kexue.checks`) before anything is
@@ -11,7 +14,10 @@ name, and a failed call leaves ``ax`` untouched.
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple, Sequence
+import json
+import os
+import re
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import matplotlib as mpl
 import numpy as np
@@ -20,7 +26,8 @@ from matplotlib.colors import is_color_like
 
 from kexue import checks
 
-__all__ = ["BOOK_DPI", "VectorFieldArtists", "use_book_style", "vector_field"]
+__all__ = ["BOOK_DPI", "STATIC_ENV", "VEGA_CONFIG", "Frames", "InteractiveFigure", "VectorFieldArtists", "build_live",
+           "compare_specs", "frames", "live", "show", "slider_chart", "spec_from_html", "use_book_style", "vector_field"]
 
 #: dpi of inline figures (the book shows PNGs at this resolution).
 BOOK_DPI = 100
@@ -236,3 +243,386 @@ def vector_field(
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     return VectorFieldArtists(field, lines)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Interactive figures: a slider over frames the chapter computed, drawn by Vega-Lite (through Altair) in the
+# reader's browser with no kernel; in Jupyter or Colab the same figure can be recomputed live (ipywidgets).
+# ---------------------------------------------------------------------------------------------------------
+
+#: The Vega-Lite ``config`` of the book's interactive figures (matplotlib's tab10 colours, the PNGs' font sizes).
+VEGA_CONFIG: dict[str, Any] = {
+    "font": "sans-serif",
+    "view": {"stroke": None},
+    "axis": {"labelFontSize": 11, "titleFontSize": 12, "gridOpacity": 0.3, "domainColor": "#444"},
+    "legend": {"labelFontSize": 11, "titleFontSize": 11},
+    "title": {"fontSize": 13, "fontWeight": "normal", "anchor": "start"},
+    "range": {"category": {"scheme": "tableau10"}},
+    "line": {"strokeWidth": 1.8},
+}
+
+#: Set to ``"1"`` while notebooks are executed to store or test their outputs (the Makefile exports it):
+#: :func:`live` then builds its widget (so its code runs) but does not display it.
+STATIC_ENV = "KEXUE_STATIC"
+
+_FRAME_KEY = "_v"
+_NAME_RE = r"[a-z0-9]+(-[a-z0-9]+)*"
+_PARAM_RE = r"[A-Za-z][A-Za-z0-9_]*"
+_VEGA_CDN = ("https://cdn.jsdelivr.net/npm/vega@{vega}", "https://cdn.jsdelivr.net/npm/vega-lite@{vegalite}",
+             "https://cdn.jsdelivr.net/npm/vega-embed@{embed}")
+
+
+class Frames(NamedTuple):
+    """What :func:`frames` computed: one record per slider value, the columns as lists.
+
+    ``records[i]`` is ``{"_v": values[i], column: [...], ...}``; every column of a record has the same length.
+    ``log`` says that the values are geometrically spaced (the slider then moves over ``log10`` of them).
+    """
+
+    param: str
+    label: str
+    values: tuple[float, ...]
+    columns: tuple[str, ...]
+    records: tuple[dict[str, Any], ...]
+    log: bool
+
+
+def _slider_values(values: Any, log: bool) -> tuple[float, ...]:
+    """Strictly increasing, evenly spaced (in ``log10`` when ``log``) finite reals; a single value is allowed."""
+    arr = checks.array(values, "values", ndim=1, kinds="iuf").astype(float)
+    if log and np.any(arr <= 0):
+        raise ValueError(f"values: must be positive for log=True, got min {arr.min():.6g}")
+    pos = np.log10(arr) if log else arr
+    if arr.size > 1:
+        steps = np.diff(pos)
+        if np.any(steps <= 0):
+            raise ValueError("values: must be strictly increasing")
+        if np.ptp(steps) > 1e-6 * steps.mean():
+            kind = "geometrically" if log else "evenly"
+            hint = "" if log else " (pass log=True for geometric spacing)"
+            raise ValueError(f"values: must be {kind} spaced for a slider, steps range over "
+                             f"[{steps.min():.6g}, {steps.max():.6g}]{hint}")
+    ints = np.asarray(values).dtype.kind in "iu"
+    return tuple(int(v) if ints else float(v) for v in np.asarray(values).tolist())
+
+
+def _column(x: Any, where: str, digits: int) -> list[Any]:
+    """One frame column as a JSON list: numbers rounded to ``digits`` significant digits, or strings."""
+    if isinstance(x, (str, bytes)) or not hasattr(x, "__len__"):
+        raise TypeError(f"{where}: expected a 1-D array or a list of strings, got {type(x).__name__}")
+    if len(x) and all(isinstance(v, str) for v in x):
+        return list(x)
+    arr = checks.array(x, where, ndim=1, kinds="iuf", finite=False)
+    if arr.dtype.kind in "iu":
+        return [int(v) for v in arr.tolist()]
+    bad = ~np.isfinite(np.asarray(arr, dtype=float))
+    if bad.any():
+        raise ValueError(f"{where}: contains {int(bad.sum())} NaN/inf value(s), e.g. at index {int(np.argmax(bad))}")
+    return [float(f"{v:.{digits}g}") for v in np.asarray(arr, dtype=float).tolist()]
+
+
+def _frame_table(out: Any, v: Any, where: str, digits: int) -> dict[str, Any]:
+    """One table of one frame: ``{column: list}``, every column of the same length."""
+    if not isinstance(out, Mapping) or not out:
+        raise TypeError(f"{where}: expected a non-empty mapping {{column: array}}, got {type(out).__name__}")
+    names = tuple(out)
+    if any(not isinstance(c, str) or re.fullmatch(_PARAM_RE, c) is None for c in names):
+        raise ValueError(f"{where}: column names must be identifiers, got {names}")
+    rec: dict[str, Any] = {_FRAME_KEY: v}
+    for c in names:
+        rec[c] = _column(out[c], f"{where}[{c!r}]", digits)
+    lengths = {c: len(rec[c]) for c in names}
+    if len(set(lengths.values())) != 1:
+        raise ValueError(f"{where}: columns differ in length: {lengths}")
+    return rec
+
+
+def frames(fn: Callable[[Any], Any], values: Any, *, param: str, label: str | None = None, log: bool = False,
+           digits: int = 4) -> Frames | dict[str, Frames]:
+    r"""Evaluate a chapter's ``fn(v)`` at each slider value ``v`` and keep the columns it returns.
+
+    ``fn`` maps one parameter value to a table ``{column: 1-D array (or list of strings)}``, all columns of a
+    frame of equal length (frames may differ in length); or to several tables ``{table: {column: array}}``
+    (a curve and a marker, say), which gives a dict of :class:`Frames`.  Numbers are kept to ``digits``
+    significant digits: a figure needs no more, and the notebook stays small.  ``values`` must be evenly spaced
+    (geometrically with ``log=True``) so that a slider can step through them; integer ``values`` are passed to
+    ``fn`` as ``int``.
+
+    Raises:
+        TypeError: ``fn`` is not callable, returns no mapping, or a column is neither numbers nor strings.
+        ValueError: ``param``/``values``/``digits`` are malformed, frames disagree on their tables or column
+            names, a frame's columns differ in length, or a column holds NaN/inf (the frame's value is named).
+    """
+    checks.callable_(fn, "fn")
+    if not isinstance(param, str) or re.fullmatch(_PARAM_RE, param) is None:
+        raise ValueError(f"param: must be an identifier such as 'tau' (letters, digits, _), got {param!r}")
+    if label is not None and not isinstance(label, str):
+        raise TypeError(f"label: expected a str, got {type(label).__name__}")
+    log = checks.flag(log, "log")
+    digits = checks.count(digits, "digits", minimum=2, maximum=17)
+    vals = _slider_values(values, log)
+    tables: dict[str | None, list[dict[str, Any]]] = {}
+    layout: tuple[Any, ...] | None = None
+    for v in vals:
+        out = fn(v)
+        multi = isinstance(out, Mapping) and bool(out) and all(isinstance(t, Mapping) for t in out.values())
+        parts = {k: out[k] for k in out} if multi else {None: out}
+        shape = tuple((k, tuple(t) if isinstance(t, Mapping) else None) for k, t in parts.items())
+        if layout is not None and shape != layout:
+            raise ValueError(f"fn({v!r}): returned tables/columns {shape}, the first frame returned {layout}")
+        layout = shape
+        for k, t in parts.items():
+            where = f"fn({v!r})" if k is None else f"fn({v!r})[{k!r}]"
+            tables.setdefault(k, []).append(_frame_table(t, v, where, digits))
+    lab = param if label is None else label
+    made = {k: Frames(param, lab, vals, tuple(c for c in recs[0] if c != _FRAME_KEY), tuple(recs), log)
+            for k, recs in tables.items()}
+    return made[None] if None in made else made  # type: ignore[return-value,index]
+
+
+def slider_chart(fr: Frames | Mapping[str, Frames], layers: Callable[[Any], Any], *, title: str | None = None,
+                 width: int = 420, height: int = 280, initial: Any = None) -> Any:
+    r"""A Vega-Lite chart with one slider stepping through ``fr``'s frames (no kernel needed to move it).
+
+    ``layers(base)`` receives an Altair chart whose rows are the current frame's rows (the columns of
+    :func:`frames`, flattened and filtered by the slider) -- for several tables, a dict of such charts -- and
+    returns one chart or a list of charts built on it (``base.mark_line().encode(x="x:Q", y="y:Q")``).  The
+    slider moves over the frame values (over their ``log10`` for ``log`` frames) and selects the frame within
+    half a step, so no float equality is needed.  A single frame gives a static chart.
+
+    Raises:
+        TypeError: ``fr`` is not a :class:`Frames` (or a dict of them), or ``layers`` is not callable or
+            returns no chart.
+        ValueError: tables disagree on the slider, ``width``/``height`` are out of range, or ``initial`` is not
+            one of the frame values.
+    """
+    import altair as alt
+
+    many = isinstance(fr, Mapping)
+    tables = dict(fr) if many else {"": fr}
+    if not tables or not all(isinstance(t, Frames) for t in tables.values()):
+        raise TypeError(f"fr: expected kexue.plot.Frames (from kexue.plot.frames) or a dict of them, got "
+                        f"{type(fr).__name__}")
+    first = next(iter(tables.values()))
+    if any((t.param, t.values, t.log) != (first.param, first.values, first.log) for t in tables.values()):
+        raise ValueError("fr: the tables must share one slider (the same param, values and spacing)")
+    checks.callable_(layers, "layers")
+    width = checks.count(width, "width", minimum=50, maximum=2000)
+    height = checks.count(height, "height", minimum=50, maximum=2000)
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title: expected a str, got {type(title).__name__}")
+    start = first.values[0] if initial is None else initial
+    if start not in first.values:
+        raise ValueError(f"initial: must be one of the frame values {first.values}, got {initial!r}")
+    param, where = None, None
+    if len(first.values) > 1:
+        pos = np.log10(first.values) if first.log else np.asarray(first.values, dtype=float)
+        step = float((pos[-1] - pos[0]) / (len(pos) - 1))
+        at = float(pos[list(first.values).index(start)])
+        name = f"log10 {first.label}" if first.log else first.label
+        param = alt.param(name=first.param, value=at, bind=alt.binding_range(
+            min=float(pos[0]), max=float(pos[-1]), step=step, name=f"{name} "))
+        here = f"log(datum.{_FRAME_KEY}) / LN10" if first.log else f"datum.{_FRAME_KEY}"
+        where = f"abs({here} - {first.param}) < {step / 2!r}"
+    bases = {}
+    for k, t in tables.items():
+        b = alt.Chart(alt.Data(values=[dict(r) for r in t.records])).transform_flatten(list(t.columns))
+        bases[k] = b if where is None else b.transform_filter(where)
+    charts = layers(bases if many else bases[""])
+    charts = list(charts) if isinstance(charts, (list, tuple)) else [charts]
+    if not charts or not all(isinstance(c, alt.TopLevelMixin) for c in charts):
+        raise TypeError("layers: must return an Altair chart or a non-empty list of charts built on base")
+    chart = alt.layer(*charts) if len(charts) > 1 else charts[0]
+    if param is not None:
+        chart = chart.add_params(param)
+    props: dict[str, Any] = {"width": width, "height": height}
+    if title:
+        props["title"] = title
+    return chart.properties(**props).configure(**VEGA_CONFIG)
+
+
+class InteractiveFigure:
+    """A Vega-Lite figure as a notebook output: HTML that draws it with ``vegaEmbed`` (the book serves Vega from
+    its own ``_static``; elsewhere it is loaded from a CDN once) and the spec in a JSON script element, where
+    nbval's comparison (``chapters/conftest.py``) reads it back.  ``name`` makes the element ids stable.
+    """
+
+    def __init__(self, spec: dict[str, Any], name: str, rtol: float = 1e-3) -> None:
+        if not isinstance(spec, dict) or "$schema" not in spec:
+            raise TypeError("spec: expected a Vega-Lite spec dict (chart.to_dict())")
+        if not isinstance(name, str) or re.fullmatch(_NAME_RE, name) is None:
+            raise ValueError(f"name: must be lower-case words joined by '-', e.g. 'simplex-tau', got {name!r}")
+        rtol = checks.real(rtol, "rtol", nonnegative=True, hi=0.5)
+        self.name, self.rtol = name, rtol
+        self.spec = {**spec, "usermeta": {**spec.get("usermeta", {}), "kexue": {"name": name, "rtol": rtol}}}
+
+    def html(self) -> str:
+        """The output HTML: a div, the spec (``</`` escaped) and the script that draws it."""
+        import altair as alt
+
+        fid = f"kexue-fig-{self.name}"
+        spec = json.dumps(self.spec, sort_keys=True, separators=(",", ":")).replace("</", "<\\/")
+        cdn = json.dumps([u.format(vega=alt.VEGA_VERSION.lstrip("v"), vegalite=alt.VEGALITE_VERSION.lstrip("v"),
+                                   embed=alt.VEGAEMBED_VERSION.lstrip("v")) for u in _VEGA_CDN])
+        return _FIGURE_HTML.format(id=fid, name=self.name, spec=spec, cdn=cdn)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/html": self.html(), "text/plain": f"<interactive figure {self.name!r}>"}
+
+
+_FIGURE_HTML = """<div class="kexue-figure" id="{id}" data-kexue-figure="{name}"></div>
+<script type="application/json" id="{id}-spec">{spec}</script>
+<script>
+(function () {{
+  var id = "{id}";
+  function draw(embed) {{
+    var el = document.getElementById(id);
+    var spec = JSON.parse(document.getElementById(id + "-spec").textContent);
+    embed(el, spec, {{actions: false, renderer: "svg"}})
+      .then(function () {{ el.setAttribute("data-kexue-rendered", "1"); }})
+      .catch(function (err) {{ el.textContent = "This figure could not be drawn: " + err; console.error(err); }});
+  }}
+  if (window.vegaEmbed) {{ draw(window.vegaEmbed); return; }}
+  var urls = {cdn};  /* outside the book (Jupyter, Colab): Vega from the CDN */
+  if (typeof window.define === "function" && window.define.amd && window.require) {{
+    window.require.config({{paths: {{"vega": urls[0] + "?noext", "vega-lite": urls[1] + "?noext",
+                                    "vega-embed": urls[2] + "?noext"}}}});
+    window.require(["vega-embed"], draw);
+    return;
+  }}
+  (function load(i) {{
+    if (i === urls.length) {{ draw(window.vegaEmbed); return; }}
+    var s = document.createElement("script");
+    s.src = urls[i];
+    s.onload = function () {{ load(i + 1); }};
+    s.onerror = function () {{ document.getElementById(id).textContent = "Vega could not be loaded from " + urls[i]; }};
+    document.head.appendChild(s);
+  }})(0);
+}})();
+</script>"""
+
+
+def show(chart: Any, *, name: str, rtol: float = 1e-3) -> InteractiveFigure:
+    """Display an Altair chart as the book's interactive figure ``name`` and return it.
+
+    ``rtol`` is how far the figure's numbers may move on another machine, relative to the largest magnitude in
+    their array, before nbval calls the stored output stale (1e-3: rounding; larger for float32 training).
+
+    Raises:
+        TypeError: ``chart`` is not an Altair chart.
+        ValueError: ``name`` is not lower-case words joined by '-', or ``rtol`` is outside ``[0, 0.5]``.
+    """
+    import altair as alt
+
+    if not isinstance(chart, alt.TopLevelMixin):
+        raise TypeError(f"chart: expected an Altair chart, got {type(chart).__name__}")
+    fig = InteractiveFigure(chart.to_dict(), name, rtol)
+    try:
+        from IPython.display import display
+    except ImportError:  # pragma: no cover - IPython comes with ipykernel
+        return fig
+    display(fig)
+    return fig
+
+
+def build_live(fn: Callable[[Any], Any], layers: Callable[[Any], Any], *, param: str, lo: float, hi: float,
+               step: float, value: float | None = None, label: str | None = None, name: str = "live",
+               title: str | None = None, width: int = 420, height: int = 280) -> Any:
+    """An ipywidgets slider that recomputes ``fn`` at the slider's value and redraws the figure below it.
+
+    This is the live twin of a :func:`slider_chart` figure: the same chapter function ``fn``, the same
+    ``layers`` (and ``title``/``width``/``height``), but any value in ``[lo, hi]`` rather than the stored
+    frames.  ``fn`` runs once here, at ``value`` (default ``lo``), so a broken explorer fails when the notebook
+    is executed (under ``KEXUE_STATIC=1`` the figure is computed but not drawn into the widget: executed for
+    the static book there is no frontend to route it).  Integer ``lo``/``hi``/``step`` give an integer slider.
+
+    Raises:
+        ImportError: ipywidgets is not installed (``pip install ipywidgets``).
+        TypeError: ``fn`` or ``layers`` is not callable.
+        ValueError: ``lo < hi`` fails, ``step`` is not positive, or ``value`` lies outside ``[lo, hi]``.
+    """
+    try:
+        import ipywidgets as widgets
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("kexue.plot.live needs ipywidgets: pip install ipywidgets") from exc
+    from IPython.display import display
+
+    checks.callable_(fn, "fn")
+    checks.callable_(layers, "layers")
+    ints = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (lo, hi, step))
+    lo_, hi_ = checks.real(lo, "lo"), checks.real(hi, "hi")
+    if not lo_ < hi_:
+        raise ValueError(f"lo, hi: must satisfy lo < hi, got ({lo_}, {hi_})")
+    step_ = checks.real(step, "step", positive=True)
+    start = lo_ if value is None else checks.real(value, "value", lo=lo_, hi=hi_)
+    Slider = widgets.IntSlider if ints else widgets.FloatSlider
+    cast = int if ints else float
+    slider = Slider(value=cast(start), min=cast(lo_), max=cast(hi_), step=cast(step_),
+                    description=label or param, continuous_update=False)
+    out = widgets.Output()
+
+    def redraw(v: Any) -> None:
+        chart = slider_chart(frames(fn, [v], param=param, label=label), layers, title=title, width=width,
+                             height=height)
+        fig = InteractiveFigure(chart.to_dict(), f"{name}-live")
+        if os.environ.get(STATIC_ENV) == "1":  # no frontend would route the output into the widget
+            return
+        out.clear_output(wait=True)
+        with out:
+            display(fig)
+
+    redraw(cast(start))
+    slider.observe(lambda change: redraw(change["new"]), names="value")
+    return widgets.VBox([slider, out])
+
+
+def live(fn: Callable[[Any], Any], layers: Callable[[Any], Any], **kwargs: Any) -> Any:
+    """Build :func:`build_live`'s explorer and display it, unless notebooks are being executed for the static
+    book (``KEXUE_STATIC=1``), where the widget is built (its code runs) but not shown.  Returns the widget."""
+    box = build_live(fn, layers, **kwargs)
+    if os.environ.get(STATIC_ENV) != "1":
+        from IPython.display import display
+
+        display(box)
+    return box
+
+
+def spec_from_html(html: str) -> dict[str, Any] | None:
+    """The Vega-Lite spec inside an :class:`InteractiveFigure`'s HTML, or ``None`` for any other HTML."""
+    if not isinstance(html, str) or "data-kexue-figure" not in html:
+        return None
+    m = re.search(r'<script type="application/json" id="kexue-fig-[a-z0-9-]+-spec">(.*?)</script>', html, re.S)
+    if m is None:
+        raise ValueError("html: an interactive figure without its spec element")
+    return json.loads(m.group(1).replace("<\\/", "</"))
+
+
+def compare_specs(ref: Any, test: Any, rtol: float, path: str = "spec") -> list[str]:
+    """How ``test`` differs from the stored spec ``ref``: keys, strings and lengths exactly; numbers to ``rtol``
+    of the largest magnitude in their list (a lone number: of itself).  Returns readable problems (none: same).
+    """
+    if isinstance(ref, dict):
+        if not isinstance(test, dict) or set(ref) != set(test):
+            return [f"{path}: keys {sorted(ref) if isinstance(ref, dict) else ref} != "
+                    f"{sorted(test) if isinstance(test, dict) else test}"]
+        return [p for k in sorted(ref) for p in compare_specs(ref[k], test[k], rtol, f"{path}.{k}")]
+    if isinstance(ref, list):
+        if not isinstance(test, list) or len(ref) != len(test):
+            return [f"{path}: length {len(ref)} != {len(test) if isinstance(test, list) else type(test).__name__}"]
+        nums = [abs(v) for v in ref if _is_number(v)]
+        scale = max(nums, default=0.0)
+        probs: list[str] = []
+        for i, (r, t) in enumerate(zip(ref, test)):
+            if _is_number(r) and _is_number(t):
+                if abs(r - t) > rtol * scale:
+                    probs.append(f"{path}[{i}]: {t!r} != {r!r} (beyond {rtol:g} x {scale:.4g})")
+            else:
+                probs.extend(compare_specs(r, t, rtol, f"{path}[{i}]"))
+        return probs[:5] + ([f"{path}: ... {len(probs) - 5} more"] if len(probs) > 5 else [])
+    if _is_number(ref) and _is_number(test):
+        return [] if abs(ref - test) <= rtol * abs(ref) else [f"{path}: {test!r} != {ref!r}"]
+    return [] if ref == test and type(ref) is type(test) else [f"{path}: {test!r} != {ref!r}"]
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)

@@ -1,0 +1,184 @@
+"""The rendered book works offline: equations typeset, every interactive figure draws and moves, no script
+errors, and a chapter page stays under the page-weight budget.
+
+The browser runs with every request that leaves localhost aborted (the network is "cut"), so anything the
+site fetched from a CDN would fail here.  Screenshots of each figure before and after its slider moves are
+written to ``_build/screenshots/`` (listed in the closing note of the issue that added them).
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from .conftest import HTML, SHOTS, chapter_pages
+
+#: The budget of one chapter page: its HTML plus everything it loads from the site (scripts, styles, fonts,
+#: images), measured with an empty cache.  MathJax (1.2 MB with fonts) and Vega (0.9 MB) are most of it.
+PAGE_BUDGET = 3_000_000
+PAGES = chapter_pages()
+IDS = [p.stem for p in PAGES]
+
+
+class _Refs(HTMLParser):
+    """Local files a page references: scripts, stylesheets, images."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "script" and a.get("src"):
+            self.refs.append(a["src"] or "")
+        elif tag == "link" and "stylesheet" in (a.get("rel") or "") and a.get("href"):
+            self.refs.append(a["href"] or "")
+        elif tag == "img" and a.get("src"):
+            self.refs.append(a["src"] or "")
+
+
+def static_weight(page: Path) -> tuple[int, list[str]]:
+    """Bytes of the page and of every site file it references; the references that leave the site."""
+    parser = _Refs()
+    parser.feed(page.read_text(encoding="utf-8"))
+    total, external = page.stat().st_size, []
+    for ref in dict.fromkeys(parser.refs):
+        if urlparse(ref).scheme in ("http", "https") or ref.startswith("//"):
+            external.append(ref)
+            continue
+        f = (page.parent / ref.split("?")[0].split("#")[0]).resolve()
+        if f.is_file():
+            total += f.stat().st_size
+    return total, external
+
+
+def test_every_chapter_page_is_built(site):
+    assert PAGES, "no chapters"
+    missing = [p.name for p in PAGES if not p.is_file()]
+    assert not missing, f"chapter pages not built: {missing}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=IDS)
+def test_page_loads_nothing_from_other_sites(site, page):
+    _, external = static_weight(page)
+    assert not external, f"{page.name} loads {external}: the book must render with the network cut off"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=IDS)
+def test_page_weight_within_budget(site, page):
+    weight, _ = static_weight(page)
+    assert weight <= PAGE_BUDGET, f"{page.name}: {weight / 1e6:.2f} MB > {PAGE_BUDGET / 1e6:.1f} MB"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=IDS)
+def test_page_has_an_interactive_figure(site, page):
+    html = page.read_text(encoding="utf-8")
+    assert 'data-kexue-figure="' in html, f"{page.name} has no interactive figure"
+    assert "_static/kexue/vega.js" in html, f"{page.name} does not load the site's Vega bundle"
+    assert "_static/mathjax/tex-chtml.js" in html, f"{page.name} does not load the site's MathJax"
+
+
+# ------------------------------------------------------------------ in a real browser, network cut off
+
+
+def _open(browser, server: str, page_path: Path):
+    """A fresh context (empty cache) on one page; returns (page, console errors, blocked URLs, bytes loaded)."""
+    ctx = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = ctx.new_page()
+    errors: list[str] = []
+    blocked: list[str] = []
+    loaded = [0]
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    def route(r):
+        if r.request.url.startswith(server):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    def count(resp):
+        try:
+            loaded[0] += len(resp.body())
+        except Exception:  # redirects and aborted requests have no body
+            pass
+
+    page.route("**/*", route)
+    page.on("response", count)
+    url = f"{server}/{page_path.relative_to(HTML).as_posix()}"
+    page.goto(url, wait_until="load")
+    return ctx, page, errors, blocked, loaded
+
+
+_TYPESET = """async () => {
+  if (!window.MathJax || !MathJax.startup) return {error: "MathJax did not load"};
+  await MathJax.startup.promise;
+  const maths = [...document.querySelectorAll('.math')];
+  const raw = maths.filter(m => !m.querySelector('mjx-container')).map(m => m.textContent.slice(0, 80));
+  const errs = [...document.querySelectorAll('mjx-merror')].map(e => e.textContent.slice(0, 80));
+  const clone = document.querySelector('main').cloneNode(true);
+  clone.querySelectorAll('pre, code, script, .highlight, .cell_output').forEach(e => e.remove());
+  const text = clone.textContent;
+  return {count: maths.length, raw, errs, dollars: text.includes('$$'), begin: /\\\\begin\\{/.test(text)};
+}"""
+
+
+@pytest.mark.parametrize("page_path", PAGES, ids=IDS)
+def test_math_typesets_offline(browser, server, page_path):
+    ctx, page, errors, blocked, loaded = _open(browser, server, page_path)
+    try:
+        r = page.evaluate(_TYPESET)
+        assert "error" not in r, r
+        assert r["count"] > 0, "no math on a chapter page?"
+        assert not r["raw"], f"{len(r['raw'])} equations left as raw TeX, e.g. {r['raw'][:3]}"
+        assert not r["errs"], f"TeX errors: {r['errs'][:3]}"
+        assert not r["dollars"] and not r["begin"], "raw $$ or \\begin left in the page text"
+        assert not blocked, f"the page asked other sites for {blocked[:3]}"
+        assert not errors, f"JavaScript errors: {errors[:3]}"
+        assert loaded[0] <= PAGE_BUDGET, f"loaded {loaded[0] / 1e6:.2f} MB > {PAGE_BUDGET / 1e6:.1f} MB"
+    finally:
+        ctx.close()
+
+
+_FIGURES = "() => [...document.querySelectorAll('.kexue-figure')].map(e => e.id)"
+_SVG = "id => { const s = document.querySelector('#' + id + ' svg'); return s ? s.outerHTML : ''; }"
+_SLIDE = """id => {
+  const box = document.getElementById(id);
+  const inputs = [...box.querySelectorAll('input[type=range]')];
+  if (!inputs.length) return null;
+  const s = inputs[0];
+  const before = s.value;
+  s.value = (Number(s.value) === Number(s.max)) ? s.min : s.max;
+  s.dispatchEvent(new Event('input', {bubbles: true}));
+  return [before, s.value];
+}"""
+
+
+@pytest.mark.parametrize("page_path", PAGES, ids=IDS)
+def test_interactive_figures_draw_and_move(browser, server, page_path):
+    ctx, page, errors, blocked, _ = _open(browser, server, page_path)
+    try:
+        ids = page.evaluate(_FIGURES)
+        assert ids, f"{page_path.name}: no interactive figure"
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        for fid in ids:
+            page.wait_for_selector(f"#{fid}[data-kexue-rendered='1'] svg", timeout=20_000)
+            el = page.locator(f"#{fid}")
+            el.scroll_into_view_if_needed()
+            before = page.evaluate(_SVG, fid)
+            el.screenshot(path=str(SHOTS / f"{page_path.stem}--{fid}--before.png"))
+            moved = page.evaluate(_SLIDE, fid)
+            assert moved is not None, f"{fid}: no slider"
+            page.wait_for_timeout(300)
+            after = page.evaluate(_SVG, fid)
+            el.screenshot(path=str(SHOTS / f"{page_path.stem}--{fid}--after.png"))
+            assert after and after != before, f"{fid}: the figure did not change when its slider moved {moved}"
+        assert not blocked, f"the page asked other sites for {blocked[:3]}"
+        assert not errors, f"JavaScript errors: {errors[:3]}"
+    finally:
+        ctx.close()
