@@ -21,7 +21,7 @@ export PYTHONHASHSEED := 0
 export KEXUE_STATIC := 1
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: venv test test-lib test-nb test-reseed test-book book claims outputs reseed bench lock linkcheck clean
+.PHONY: venv test test-lib test-nb test-reseed test-book test-site book claims outputs reseed bench lock linkcheck clean
 
 venv: $(STAMP)
 
@@ -35,13 +35,13 @@ $(STAMP): requirements.txt lib/pyproject.toml
 	cp requirements.txt $@
 
 ## Every check of DESIGN.md §4: lib + repo tests, nbval of every chapter on a simulated other machine,
-## every chapter under another seed, the -W book build.
-test: test-lib test-nb test-reseed test-book
+## every chapter under another seed, the -W book build, the rendered site (offline, in headless Chromium).
+test: test-lib test-nb test-reseed test-book test-site
 	@echo "make test: all checks passed"
 
 test-lib: $(STAMP)
 	$(PY) -m pip check
-	$(PY) -m pytest tests -q -p no:cacheprovider -n 2
+	$(PY) -m pytest tests -q -p no:cacheprovider -n 2 --ignore=tests/rendered
 
 test-nb: $(STAMP)
 	$(PY) .ci/check_notebooks.py
@@ -57,6 +57,17 @@ reseed: $(STAMP)
 test-book: $(STAMP)
 	rm -rf _build
 	jupyter-book build . --all -W -n --keep-going
+
+## The built site with the network cut off: page weight, no outside requests; in Chromium (when installed):
+## equations typeset, each interactive figure draws and moves, no script errors.  Screenshots: _build/screenshots.
+test-site: $(STAMP)
+	@[ -f _build/html/index.html ] || { echo "test-site: no _build/html: run make test-book first"; exit 1; }
+	@if [ -n "$$(command -v chromium || command -v chromium-browser)" ]; then \
+	  echo "test-site: browser tests in $$(chromium --version 2>/dev/null || chromium-browser --version)"; \
+	else \
+	  echo "test-site: *** Chromium NOT FOUND: the browser tests are SKIPPED (apt-get install chromium; .ci/run installs it) ***"; \
+	fi
+	$(PY) -m pytest tests/rendered -q -p no:cacheprovider -rs
 
 ## The rendered book in _build/html (regenerates book/claims.md from the stored notebooks first).
 book: $(STAMP) claims

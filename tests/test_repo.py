@@ -209,3 +209,53 @@ def test_semantic_comparison_catches_changed_meaning(tiny_book, field, value):
 def test_semantic_comparison_catches_a_missing_claim(tiny_book):
     r = _nbval(*tiny_book, edit=lambda t: t["claims"].pop())
     assert r.returncode != 0 and "missing" in r.stdout, r.stdout
+
+
+@pytest.fixture
+def figure_chapter(tmp_path):
+    """A writable copy of a chapter that has an interactive figure (issue 13's pilot, chapter 6)."""
+    return nbformat.read(ROOT / "chapters" / "06_word_vector_dimension.ipynb", as_version=4), tmp_path / "fig.ipynb"
+
+
+def _figure_outputs(nb):
+    return [(c, o) for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+            if "data-kexue-figure" in o.get("data", {}).get("text/html", "")]
+
+
+def test_a_chapter_without_an_interactive_figure_fails(figure_chapter):
+    nb, path = figure_chapter
+    nbformat.write(nb, path)
+    assert not any("interactive figure" in p for p in check.problems(path, URL))
+    for cell, out in _figure_outputs(nb):
+        cell.outputs.remove(out)
+    nbformat.write(nb, path)
+    assert any("has no interactive figure" in p for p in check.problems(path, URL))
+
+
+def test_two_figures_of_one_name_fail(figure_chapter):
+    nb, path = figure_chapter
+    cell, out = _figure_outputs(nb)[0]
+    cell.outputs.append(copy.deepcopy(out))
+    nbformat.write(nb, path)
+    assert any("used twice" in p for p in check.problems(path, URL))
+
+
+def test_stored_widget_state_and_widget_outputs_fail(figure_chapter):
+    nb, path = figure_chapter
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    cell = _first_code_cells(nb, 1)[0]
+    cell.outputs.append(nbformat.v4.new_output("display_data", data={
+        "application/vnd.jupyter.widget-view+json": {"model_id": "ab12", "version_major": 2, "version_minor": 0},
+        "text/plain": "VBox()"}))
+    nbformat.write(nb, path)
+    found = check.problems(path, URL)
+    assert any("ipywidgets state" in p for p in found) and any("widget output" in p for p in found)
+    check.strip_widget_state([str(path)])
+    assert "widgets" not in nbformat.read(path, as_version=4).metadata
+
+
+def test_config_serves_math_and_figures_from_the_site():
+    cfg = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    assert "kexue._sphinx" in cfg["sphinx"]["extra_extensions"]
+    assert cfg["sphinx"]["config"]["nb_ipywidgets_js"] == {}  # no require.js / widget manager from a CDN
+    assert not re.search(r"https?://[^\s\"']+\.js", (ROOT / "_config.yml").read_text(encoding="utf-8"))
