@@ -146,6 +146,14 @@ def test_slider_chart_layers_and_tables():
     assert len(spec["layer"]) == 2 and spec["params"][0]["name"] == "t"
 
 
+def test_panels_side_by_side_share_the_slider():
+    fr = kp.frames(gauss, [1.0, 2.0], param="t")
+    spec = kp.slider_chart(fr, lambda b: alt.hconcat(line_layers(b).properties(width=200), b.mark_point().encode(
+        x="x:Q", y="y:Q").properties(width=200)), title="two").to_dict()
+    assert len(spec["hconcat"]) == 2 and spec["params"][0]["name"] == "t" and "width" not in spec
+    assert all(p["width"] == 200 for p in spec["hconcat"])
+
+
 def test_single_frame_is_a_static_chart():
     spec = kp.slider_chart(kp.frames(gauss, [1.0], param="t"), line_layers).to_dict()
     assert "params" not in spec and all("filter" not in t for t in spec["transform"])

@@ -386,7 +386,8 @@ def slider_chart(fr: Frames | Mapping[str, Frames], layers: Callable[[Any], Any]
 
     ``layers(base)`` receives an Altair chart whose rows are the current frame's rows (the columns of
     :func:`frames`, flattened and filtered by the slider) -- for several tables, a dict of such charts -- and
-    returns one chart or a list of charts built on it (``base.mark_line().encode(x="x:Q", y="y:Q")``).  The
+    returns one chart or a list of charts built on it (``base.mark_line().encode(x="x:Q", y="y:Q")``), layered;
+    or side-by-side panels (``alt.hconcat(...)``, each panel given its own ``width``/``height``).  The
     slider moves over the frame values (over their ``log10`` for ``log`` frames) and selects the frame within
     half a step, so no float equality is needed.  A single frame gives a static chart.
 
@@ -435,7 +436,8 @@ def slider_chart(fr: Frames | Mapping[str, Frames], layers: Callable[[Any], Any]
     chart = alt.layer(*charts) if len(charts) > 1 else charts[0]
     if param is not None:
         chart = chart.add_params(param)
-    props: dict[str, Any] = {"width": width, "height": height}
+    panels = isinstance(chart, (alt.HConcatChart, alt.VConcatChart, alt.ConcatChart))
+    props: dict[str, Any] = {} if panels else {"width": width, "height": height}  # panels size themselves
     if title:
         props["title"] = title
     return chart.properties(**props).configure(**VEGA_CONFIG)
