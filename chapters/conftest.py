@@ -10,8 +10,8 @@ passing: such margins are statistics of float32 training or rounding and move be
 Interactive figures (:func:`kexue.plot.show`) store their data in their HTML, to four significant digits;
 a last digit can flip between machines.  Their Vega-Lite specs are read back from the HTML and compared with
 :func:`kexue.plot.compare_specs`: the same structure, strings and lengths, numbers within the figure's
-``rtol`` (stored in the spec) of the largest magnitude in their list.  Every other output is compared by
-nbval as usual.
+``rtol`` (stored in the spec) of the largest magnitude in their list; the rest of their HTML (the script that
+draws them) must match exactly.  Every other output is compared by nbval as usual.
 """
 
 from __future__ import annotations
@@ -20,22 +20,23 @@ from typing import Any
 
 from nbval.plugin import IPyNbCell
 
-from kexue.plot import compare_specs, spec_from_html
+from kexue.plot import compare_specs, html_without_spec, spec_from_html
 from kexue.verify import CLAIMS_MIME, compare_bundles
 
 _nbval_compare = IPyNbCell.compare_outputs
 
 
 def _split(outputs: list[Any]) -> tuple[list[Any], list[Any], list[Any]]:
-    """(claims JSON copies, interactive-figure specs, all other outputs) of one cell."""
+    """(claims JSON copies, interactive figures as (spec, HTML without the spec), all other outputs) of a cell."""
     tables, specs, rest = [], [], []
     for o in outputs:
         data = o.get("data", {})
-        spec = spec_from_html(data.get("text/html", ""))
+        html = data.get("text/html", "")
+        spec = spec_from_html(html)
         if CLAIMS_MIME in data:
             tables.append(data[CLAIMS_MIME])
         elif spec is not None:
-            specs.append(spec)
+            specs.append((spec, html_without_spec(html)))
         else:
             rest.append(o)
     return tables, specs, rest
@@ -51,9 +52,11 @@ def _compare_outputs(self: IPyNbCell, test: list[Any], ref: list[Any], skip_comp
         self.comparison_traceback.extend(f"  {p}" for p in problems)
     fig_problems = [f"{len(ref_specs)} stored interactive figure(s), {len(test_specs)} now"] \
         if len(ref_specs) != len(test_specs) else []
-    for r, t in zip(ref_specs, test_specs):
+    for (r, r_html), (t, t_html) in zip(ref_specs, test_specs):
         rtol = float(r.get("usermeta", {}).get("kexue", {}).get("rtol", 0.0))
         fig_problems.extend(compare_specs(r, t, rtol))
+        if r_html != t_html:
+            fig_problems.append("its HTML around the spec (the drawing script) changed: re-run `make outputs`")
     if fig_problems:
         self.comparison_traceback.append("interactive figure differs from the stored one:")
         self.comparison_traceback.extend(f"  {p}" for p in fig_problems[:10])

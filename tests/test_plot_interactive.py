@@ -30,7 +30,7 @@ def visible_frames(spec, value):
     expr = spec["transform"][1]["filter"] if "transform" in spec else spec["layer"][0]["transform"][1]["filter"]
     half = float(expr.rsplit("<", 1)[1])
     log = expr.startswith("abs(log(")
-    vals = [r["_v"] for r in spec["data"]["values"]]
+    vals = [r["_v"] for r in spec["datasets"]["frames"]]
     pos = [math.log10(v) if log else v for v in vals]
     return [v for v, p in zip(vals, pos) if abs(p - value) < half]
 
@@ -146,6 +146,13 @@ def test_slider_chart_layers_and_tables():
     assert len(spec["layer"]) == 2 and spec["params"][0]["name"] == "t"
 
 
+def test_layers_on_one_table_share_one_copy_of_its_data():
+    fr = kp.frames(gauss, np.linspace(0.5, 2.0, 4), param="tau")
+    one = json.dumps(kp.slider_chart(fr, line_layers).to_dict())
+    two = json.dumps(kp.slider_chart(fr, lambda b: [line_layers(b), b.mark_point().encode(x="x:Q", y="y:Q")]).to_dict())
+    assert len(two) - len(one) < 500
+
+
 def test_panels_side_by_side_share_the_slider():
     fr = kp.frames(gauss, [1.0, 2.0], param="t")
     spec = kp.slider_chart(fr, lambda b: alt.hconcat(line_layers(b).properties(width=200), b.mark_point().encode(
@@ -215,6 +222,12 @@ def test_show_refuses_non_charts():
         kp.show({"$schema": "x"}, name="a")
     with pytest.raises(ValueError, match="^rtol:"):
         kp.show(chart_with_labels(["a"]), name="a", rtol=0.9)
+
+
+def test_html_without_spec_keeps_the_script():
+    html = kp.InteractiveFigure(chart_with_labels(["a"]).to_dict(), "f").html()
+    bare = kp.html_without_spec(html)
+    assert "vegaEmbed" in bare and '"$schema"' not in bare and kp.spec_from_html(html) is not None
 
 
 def test_compare_specs():

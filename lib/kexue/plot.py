@@ -27,7 +27,7 @@ from matplotlib.colors import is_color_like
 from kexue import checks
 
 __all__ = ["BOOK_DPI", "STATIC_ENV", "VEGA_CONFIG", "Frames", "InteractiveFigure", "VectorFieldArtists", "build_live",
-           "compare_specs", "frames", "live", "show", "slider_chart", "spec_from_html", "use_book_style", "vector_field"]
+           "compare_specs", "frames", "html_without_spec", "live", "show", "slider_chart", "spec_from_html", "use_book_style", "vector_field"]
 
 #: dpi of inline figures (the book shows PNGs at this resolution).
 BOOK_DPI = 100
@@ -425,9 +425,11 @@ def slider_chart(fr: Frames | Mapping[str, Frames], layers: Callable[[Any], Any]
             min=float(pos[0]), max=float(pos[-1]), step=step, name=f"{name} "))
         here = f"log(datum.{_FRAME_KEY}) / LN10" if first.log else f"datum.{_FRAME_KEY}"
         where = f"abs({here} - {first.param}) < {step / 2!r}"
-    bases = {}
-    for k, t in tables.items():
-        b = alt.Chart(alt.Data(values=[dict(r) for r in t.records])).transform_flatten(list(t.columns))
+    bases, datasets = {}, {}
+    for k, t in tables.items():  # named datasets: layers on one table share one copy of its data
+        name = f"frames_{k}" if k else "frames"
+        datasets[name] = [dict(r) for r in t.records]
+        b = alt.Chart(alt.NamedData(name=name)).transform_flatten(list(t.columns))
         bases[k] = b if where is None else b.transform_filter(where)
     charts = layers(bases if many else bases[""])
     charts = list(charts) if isinstance(charts, (list, tuple)) else [charts]
@@ -437,7 +439,11 @@ def slider_chart(fr: Frames | Mapping[str, Frames], layers: Callable[[Any], Any]
     if param is not None:
         chart = chart.add_params(param)
     panels = isinstance(chart, (alt.HConcatChart, alt.VConcatChart, alt.ConcatChart))
-    props: dict[str, Any] = {} if panels else {"width": width, "height": height}  # panels size themselves
+    props: dict[str, Any] = {"datasets": datasets}
+    if param is not None:  # read by the figure's script: show the value itself (not its log10), 3 digits
+        props["usermeta"] = {"kexueSlider": {"param": first.param, "label": first.label, "log": first.log}}
+    if not panels:  # panels size themselves
+        props.update(width=width, height=height)
     if title:
         props["title"] = title
     return chart.properties(**props).configure(**VEGA_CONFIG)
@@ -481,8 +487,21 @@ _FIGURE_HTML = """<div class="kexue-figure" id="{id}" data-kexue-figure="{name}"
     var el = document.getElementById(id);
     var spec = JSON.parse(document.getElementById(id + "-spec").textContent);
     embed(el, spec, {{actions: false, renderer: "svg"}})
-      .then(function () {{ el.setAttribute("data-kexue-rendered", "1"); }})
+      .then(function () {{ label(el, (spec.usermeta || {{}}).kexueSlider); el.setAttribute("data-kexue-rendered", "1"); }})
       .catch(function (err) {{ el.textContent = "This figure could not be drawn: " + err; console.error(err); }});
+  }}
+  function label(el, slider) {{  /* the slider's value as the parameter itself, 3 significant digits */
+    var input = el.querySelector("input[type=range]");
+    var value = input && input.nextElementSibling && input.nextElementSibling.tagName === "SPAN" ? input.nextElementSibling : null;
+    var name = el.querySelector(".vega-bind-name");
+    if (!slider || !input || !value) return;
+    if (name) name.textContent = slider.label;
+    function show() {{
+      var v = Number(input.value);
+      value.textContent = String(Number((slider.log ? Math.pow(10, v) : v).toPrecision(3)));
+    }}
+    input.addEventListener("input", show);
+    show();
   }}
   if (window.vegaEmbed) {{ draw(window.vegaEmbed); return; }}
   var urls = {cdn};  /* outside the book (Jupyter, Colab): Vega from the CDN */
@@ -597,6 +616,12 @@ def spec_from_html(html: str) -> dict[str, Any] | None:
     if m is None:
         raise ValueError("html: an interactive figure without its spec element")
     return json.loads(m.group(1).replace("<\\/", "</"))
+
+
+def html_without_spec(html: str) -> str:
+    """An :class:`InteractiveFigure`'s HTML with the spec's JSON taken out: the part that must match exactly."""
+    return re.sub(r'(<script type="application/json" id="kexue-fig-[a-z0-9-]+-spec">).*?(</script>)', r"\1\2", html,
+                  flags=re.S)
 
 
 def compare_specs(ref: Any, test: Any, rtol: float, path: str = "spec") -> list[str]:

@@ -169,7 +169,9 @@ _SLIDE = """id => {
   const before = s.value;
   s.value = (Number(s.value) === Number(s.max)) ? s.min : s.max;
   s.dispatchEvent(new Event('input', {bubbles: true}));
-  return [before, s.value];
+  const spec = JSON.parse(document.getElementById(id + '-spec').textContent);
+  const shown = s.nextElementSibling;
+  return [before, s.value, shown ? shown.textContent : null, (spec.usermeta || {}).kexueSlider || null];
 }"""
 
 
@@ -192,6 +194,10 @@ def test_interactive_figures_draw_and_move(browser, server, page_path):
             after = page.evaluate(_SVG, fid)
             el.screenshot(path=str(SHOTS / f"{page_path.stem}--{fid}--after.png"))
             assert after and after != before, f"{fid}: the figure did not change when its slider moved {moved}"
+            _, position, shown, slider = moved
+            value = 10 ** float(position) if slider["log"] else float(position)
+            assert shown is not None and abs(float(shown) - value) <= 5e-3 * abs(value) + 1e-12, \
+                f"{fid}: the slider shows {shown!r} for {slider['label']} = {value:.6g}"
         assert not blocked, f"the page asked other sites for {blocked[:3]}"
         assert not errors, f"JavaScript errors: {errors[:3]}"
     finally:
