@@ -202,3 +202,57 @@ def test_interactive_figures_draw_and_move(browser, server, page_path):
         assert not errors, f"JavaScript errors: {errors[:3]}"
     finally:
         ctx.close()
+
+
+# ------------------------------------------------------------------ outside the book (Jupyter, Colab)
+
+
+def _figure_html() -> str:
+    import numpy as np
+
+    from kexue import plot as kp
+
+    x = np.linspace(0, 1, 5)
+    fr = kp.frames(lambda a: {"x": x, "y": a * x}, [1.0, 2.0, 3.0], param="a")
+    chart = kp.slider_chart(fr, lambda b: b.mark_line().encode(x="x:Q", y="y:Q"))
+    return kp.InteractiveFigure(chart.to_dict(), "outside").html()
+
+
+def test_figure_outside_the_book_loads_vega_from_the_cdn(browser, site):
+    """In Jupyter or Colab there is no site bundle: the output loads Vega from jsDelivr (answered here from the
+    site's own bundle, the network being cut) and draws."""
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    errors: list[str] = []
+    asked: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    bundle = (site / "_static" / "kexue" / "vega.js").read_text(encoding="utf-8")
+
+    def cdn(route):
+        asked.append(route.request.url)
+        body = bundle if "/vega@" in route.request.url else "/* in the bundle */"
+        route.fulfill(status=200, content_type="application/javascript", body=body)
+
+    page.route("https://cdn.jsdelivr.net/**", cdn)
+    try:
+        page.set_content(f"<html><head></head><body>{_figure_html()}</body></html>")
+        page.wait_for_selector("#kexue-fig-outside[data-kexue-rendered='1'] svg", timeout=20_000)
+        assert [u.rsplit("/", 1)[1].split("@")[0] for u in asked] == ["vega", "vega-lite", "vega-embed"]
+        assert not errors, errors
+    finally:
+        ctx.close()
+
+
+def test_figure_without_network_says_why(browser, site):
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.route("**/*", lambda r: r.abort() if r.request.url.startswith("http") else r.continue_())
+    try:
+        page.set_content(f"<html><head></head><body>{_figure_html()}</body></html>")
+        page.wait_for_function("document.getElementById('kexue-fig-outside').textContent.includes('could not')",
+                               timeout=10_000)
+        assert not errors, errors
+    finally:
+        ctx.close()
