@@ -21,7 +21,7 @@ export PYTHONHASHSEED := 0
 export KEXUE_STATIC := 1
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: venv test test-lib test-nb test-reseed test-book test-site book claims outputs reseed bench lock linkcheck clean
+.PHONY: venv test test-lib test-nb test-reseed test-book test-site book claims outputs reseed bench lock linkcheck clean set-repo
 
 venv: $(STAMP)
 
@@ -89,6 +89,14 @@ bench: $(STAMP)
 	[ ! -f benchmarks/bench_sgns.py ] || $(PY) benchmarks/bench_sgns.py
 	$(PY) benchmarks/bench_train.py
 	$(PY) benchmarks/bench_chapters.py
+
+## Point the book at its public repository: _config.yml's repository.url and every chapter's Colab install cell,
+## which installs kexue[data] from the release tag v<version of lib/pyproject.toml>.  Idempotent; a malformed URL
+## (or a REF that is not that tag) is refused.  make set-repo URL=https://github.com/OWNER/NAME [REF=v0.2.0]
+# (It needs only nbformat and PyYAML: the venv is bootstrapped when missing, never rebuilt for it.)
+set-repo: $(if $(wildcard $(PY)),,$(STAMP))
+	@[ -n "$(URL)" ] || { echo "set-repo: say where: make set-repo URL=https://github.com/OWNER/NAME" >&2; exit 2; }
+	$(PY) .ci/set_repo.py --url '$(URL)' $(if $(REF),--ref '$(REF)')
 
 ## Re-pin requirements.txt from requirements.in (needs the network to PyPI).
 lock: $(STAMP)

@@ -1,12 +1,15 @@
 """Hygiene of the stored chapters: a clean top-to-bottom run in a fresh kernel, nothing machine-specific.
 
-Run as a script (`make test` does) or import :func:`problems` (tests/test_notebooks.py does).
+Run as a script (`make test` does) or import :func:`problems` (tests/test_repo.py does);
+``--colab-requirement`` prints what the Colab install cell installs.
 Fails when a notebook
 * has a kernelspec other than ``python3``;
 * has a code cell never executed, or execution counts that are not 1..n in order;
 * stores an error output in a cell not tagged ``raises-exception``;
 * prints a warning (stderr text naming a *Warning) or a machine path;
-* lacks the Colab install cell (tagged ``remove-cell``) or it disagrees with ``_config.yml``'s repository URL;
+* lacks the Colab install cell (tagged ``remove-cell``), or that cell does not install ``kexue[data]`` from the
+  release tag ``v<version>`` (``lib/pyproject.toml``) of ``_config.yml``'s repository URL (``make set-repo``
+  rewrites it);
 * lacks the claims table (the ledger's JSON copy) in its last code cell;
 * has no interactive figure (an output of :func:`kexue.plot.show`), two figures of one name, or stores
   ipywidgets state or widget outputs (the static book cannot draw them and would fetch their scripts from a
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import re
 import sys
+import tomllib
 from pathlib import Path
 
 import nbformat
@@ -43,12 +47,27 @@ LITERAL_SEED_RE = re.compile(
 RANDOMNESS_RE = re.compile(r"\bjax\.random\.|\brandom\.(?:key|split|normal|uniform)\(|\bdefault_rng\b|\brandom_state\b")
 
 
-def colab_cell_source(repo_url: str) -> str:
+def library_version(root: Path = ROOT) -> str:
+    """The library's version, kept once in ``lib/pyproject.toml`` (``kexue.__version__`` must agree: tested)."""
+    return tomllib.loads((root / "lib" / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+
+
+def release_ref(root: Path = ROOT) -> str:
+    """The git tag of the library's release, ``v<version>``: what every chapter's Colab cell installs."""
+    return "v" + library_version(root)
+
+
+def colab_requirement(repo_url: str, ref: str | None = None) -> str:
+    """The pip requirement the Colab cell installs: ``kexue[data]`` from tag ``ref`` (default :func:`release_ref`)."""
+    return f"kexue[data] @ git+{repo_url}@{release_ref() if ref is None else ref}#subdirectory=lib"
+
+
+def colab_cell_source(repo_url: str, ref: str | None = None) -> str:
     """The exact first code cell every chapter must carry (installs kexue inside Colab only)."""
     return (
         "import sys\n"
         'if "google.colab" in sys.modules:\n'
-        f'    %pip install -q "git+{repo_url}#subdirectory=lib"'
+        f'    %pip install -q "{colab_requirement(repo_url, ref)}"'
     )
 
 
@@ -64,8 +83,8 @@ def _text(output: dict) -> str:
     return "".join(str(data.get(k, "")) for k in ("text/plain", "text/html", "text/markdown"))
 
 
-def problems(path: Path, repo_url: str) -> list[str]:
-    """Every hygiene problem of one stored notebook (empty list when clean)."""
+def problems(path: Path, repo_url: str, ref: str | None = None) -> list[str]:
+    """Every hygiene problem of one stored notebook (empty list when clean); ``ref`` defaults to :func:`release_ref`."""
     nb = nbformat.read(path, as_version=4)
     out: list[str] = []
     name = nb.metadata.get("kernelspec", {}).get("name")
@@ -99,8 +118,9 @@ def problems(path: Path, repo_url: str) -> list[str]:
     if RANDOMNESS_RE.search(source) and "kexue.seed" not in source:
         out.append("uses randomness but never imports kexue.seed (the book's one seed)")
     first = code[0]
-    if first.source.strip() != colab_cell_source(repo_url) or "remove-cell" not in first.metadata.get("tags", []):
-        out.append("first code cell is not the Colab install cell (tag remove-cell) for " + repo_url)
+    if first.source.strip() != colab_cell_source(repo_url, ref) or "remove-cell" not in first.metadata.get("tags", []):
+        out.append("first code cell is not the Colab install cell (tag remove-cell) for "
+                   f"{colab_requirement(repo_url, ref)} (`make set-repo URL=...` writes it)")
     figures = [m for c in code for o in c.get("outputs", []) for m in FIGURE_RE.findall(o.get("data", {}).get("text/html", ""))]
     if not figures:
         out.append("has no interactive figure (kexue.plot.show)")
@@ -127,6 +147,9 @@ def strip_widget_state(paths: list[str]) -> None:
 def main() -> int:
     if sys.argv[1:2] == ["--strip-widget-state"]:
         strip_widget_state(sys.argv[2:])
+        return 0
+    if sys.argv[1:] == ["--colab-requirement"]:  # what the install cell installs (the Colab workflow runs it)
+        print(colab_requirement(repository_url()))
         return 0
     url = repository_url()
     nbs = sorted((ROOT / "chapters").glob("*.ipynb"))

@@ -259,3 +259,135 @@ def test_config_serves_math_and_figures_from_the_site():
     assert "kexue._sphinx" in cfg["sphinx"]["extra_extensions"]
     assert cfg["sphinx"]["config"]["nb_ipywidgets_js"] == {}  # no require.js / widget manager from a CDN
     assert not re.search(r"https?://[^\s\"']+\.js", (ROOT / "_config.yml").read_text(encoding="utf-8"))
+
+
+# ------------------------------------------------------------------ a book's typography (issue 14)
+
+FIGURE_NAME_RE = re.compile(r"fig-(\d\d)-[a-z0-9]+(?:-[a-z0-9]+)*")
+EXERCISE_RE = re.compile(r"```\{exercise\}[^\n]*\n:label: (ex(\d\d)-\d+)\n")
+SOLUTION_RE = re.compile(r"```\{solution\} (\S+)\n")
+CITE_RE = re.compile(r"\{cite(?::\w+)?\}`([^`]+)`")
+
+
+def _chapter(path: Path):
+    return nbformat.read(path, as_version=4)
+
+
+def _markdown(nb) -> str:
+    return "\n\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def _has_png(cell) -> bool:
+    return any("image/png" in o.get("data", {}) for o in cell.get("outputs", []))
+
+
+def figure_problems(nb, chapter: str) -> list[str]:
+    """Every matplotlib figure (a PNG output) is a numbered figure: myst-nb figure metadata with a caption of a
+    sentence or more and a name ``fig-NN-...`` of its chapter, on a cell with exactly one display output (myst-nb
+    wraps each display output of the cell in the figure, and two would repeat the name)."""
+    out = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or not _has_png(cell):
+            continue
+        fig = cell.metadata.get("mystnb", {}).get("figure", {})
+        name, caption = fig.get("name", ""), fig.get("caption", "")
+        m = FIGURE_NAME_RE.fullmatch(name)
+        if not m or m.group(1) != chapter:
+            out.append(f"cell {i}: figure name {name!r} is not fig-{chapter}-<slug>")
+        if len(caption.split()) < 8 or not caption.rstrip().endswith((".", ")")):
+            out.append(f"cell {i}: caption {caption!r} does not say what the figure shows")
+        shown = [o for o in cell.outputs if o.output_type in ("display_data", "execute_result")]
+        if len(shown) != 1:
+            out.append(f"cell {i}: {len(shown)} display outputs in a figure cell (one PNG only)")
+    return out
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_every_figure_is_captioned_and_numbered(path):
+    assert figure_problems(_chapter(path), path.name[:2]) == []
+
+
+def test_figure_names_are_unique_in_the_book():
+    names = [c.metadata["mystnb"]["figure"]["name"] for p in CHAPTERS for c in _chapter(p).cells
+             if c.cell_type == "code" and "figure" in c.metadata.get("mystnb", {})]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+
+
+def test_an_uncaptioned_figure_is_found(chapter_copy):
+    nb, _ = chapter_copy
+    cell = next(c for c in nb.cells if c.cell_type == "code" and _has_png(c))
+    cell.metadata.pop("mystnb")
+    assert any("figure name" in p for p in figure_problems(nb, "01"))
+    cell.metadata["mystnb"] = {"figure": {"name": "fig-02-wrong-chapter", "caption": "Too short."}}
+    found = " | ".join(figure_problems(nb, "01"))
+    assert "fig-02-wrong-chapter" in found and "caption" in found
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_setup_cell_is_folded(path):
+    """The imports cell (the first code cell after the hidden Colab cell) is folded, not removed."""
+    code = [c for c in _chapter(path).cells if c.cell_type == "code"]
+    setup = code[1]
+    assert re.search(r"^(?:import|from) ", setup.source, re.M) and "Ledger(" in setup.source
+    tags = setup.metadata.get("tags", [])
+    assert "hide-input" in tags and not {"remove-cell", "remove-input"} & set(tags)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_title_is_plain_text(path):
+    """The H1 is what the sidebar, the browser tab, search results and book/claims.md show: no TeX, no markup."""
+    h1 = [line for c in _chapter(path).cells if c.cell_type == "markdown"
+          for line in c.source.splitlines() if line.startswith("# ")]
+    assert len(h1) == 1, h1
+    assert not re.search(r"[$\\`{}*_<>]", h1[0]), f"markup in the title {h1[0]!r}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_exercises_are_numbered_and_solved(path):
+    md = _markdown(_chapter(path))
+    section = md[md.index("## Exercises"):]
+    labels = [m.group(1) for m in EXERCISE_RE.finditer(section)]
+    assert labels, "no {exercise} directives under ## Exercises"
+    assert all(m.group(2) == path.name[:2] for m in EXERCISE_RE.finditer(section)), labels
+    assert sorted(SOLUTION_RE.findall(section)) == sorted(labels), "every exercise needs one solution"
+    assert "{admonition} Solution" not in md, "solutions are {solution} directives (numbered, linked)"
+
+
+def test_bibliography_has_one_entry_per_work_and_every_citation_resolves():
+    from pybtex.database import parse_file
+
+    bib = parse_file(str(ROOT / "book" / "references.bib"))
+    seen: dict[tuple, str] = {}
+    for key, entry in bib.entries.items():
+        f = entry.fields
+        doi = f.get("doi", "").lower()
+        title = re.sub(r"[^a-z0-9]", "", f.get("title", "").lower())
+        for ident in ([("doi", doi)] if doi else []) + [("title", title, f.get("year", ""))]:
+            assert ident not in seen, f"{key} and {seen[ident]} are the same work ({ident[0]})"
+            seen[ident] = key
+    cited = {k.strip() for p in CHAPTERS for m in CITE_RE.finditer(_markdown(_chapter(p))) for k in m.group(1).split(",")}
+    cited |= {k.strip() for md in (ROOT / "book").glob("*.md")
+              for m in CITE_RE.finditer(md.read_text(encoding="utf-8")) for k in m.group(1).split(",")}
+    assert cited and cited <= set(bib.entries), sorted(cited - set(bib.entries))
+
+
+def test_config_numbers_per_chapter():
+    cfg = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["sphinx"]
+    assert "sphinx_exercise" in cfg["extra_extensions"] and "sphinx_proof" in cfg["extra_extensions"]
+    assert cfg["config"]["numfig"] and cfg["config"]["math_numfig"]
+    assert cfg["config"]["numfig_secnum_depth"] == 1  # (2.3), Figure 4.1, Theorem 6.1, Exercise 3.2
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    for part in toc["parts"]:
+        has_chapters = any(c["file"].startswith("chapters/") for c in part["chapters"])
+        assert bool(part.get("numbered")) == has_chapters, part["caption"]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_no_log_lines_in_stored_outputs(path):
+    """Nothing on stderr: a log line (matplotlib's ``findfont: ... Falling back``, printed once when its font
+    cache was built from a half-installed venv) is machine state, not content, and nbval fails it elsewhere."""
+    nb = _chapter(path)
+    logged = [(i, o.text[:80]) for i, c in enumerate(nb.cells) if c.cell_type == "code"
+              and "raises-exception" not in c.metadata.get("tags", [])
+              for o in c.outputs if o.output_type == "stream" and o.name == "stderr"]
+    assert not logged, f"stderr in stored outputs: {logged[:3]}"

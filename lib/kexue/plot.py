@@ -1,6 +1,7 @@
 """The book's figure style and the plots several chapters draw.
 
-* :func:`use_book_style` -- PNG inline figures at a modest dpi, readable fonts (call once per chapter);
+* :func:`use_book_style` -- inline figures as PNGs sharp on high-DPI screens (:func:`book_png`), readable fonts
+  (call once per chapter);
 * :func:`vector_field` -- a 2-D vector field (stream lines or arrows) with optional trajectories;
 * :func:`frames`, :func:`slider_chart`, :func:`show` -- an interactive figure: the chapter's function evaluated
   at each slider value, drawn by Vega-Lite in the reader's browser (no kernel); :func:`live` -- the same figure
@@ -14,6 +15,8 @@ name, and a failed call leaves ``ax`` untouched.
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
 import re
@@ -26,11 +29,17 @@ from matplotlib.colors import is_color_like
 
 from kexue import checks
 
-__all__ = ["BOOK_DPI", "STATIC_ENV", "VEGA_CONFIG", "Frames", "InteractiveFigure", "VectorFieldArtists", "build_live",
-           "compare_specs", "frames", "html_without_spec", "live", "show", "slider_chart", "spec_from_html", "use_book_style", "vector_field"]
+__all__ = ["BOOK_DPI", "BOOK_PIXEL_RATIO", "BOOK_PNG_COLORS", "STATIC_ENV", "VEGA_CONFIG", "Frames", "InteractiveFigure", "VectorFieldArtists", "book_png",
+           "build_live", "compare_specs", "frames", "html_without_spec", "live", "show", "slider_chart", "spec_from_html", "use_book_style", "vector_field"]
 
-#: dpi of inline figures (the book shows PNGs at this resolution).
+#: Inline figures are shown at this many CSS pixels per inch (a figure ``w`` inches wide is ``w * BOOK_DPI`` CSS
+#: pixels wide).
 BOOK_DPI = 100
+#: Device pixels per CSS pixel of the inline PNGs (:func:`book_png`); 2 is sharp on high-DPI ("retina") screens.
+BOOK_PIXEL_RATIO = 2
+#: The inline PNGs are quantized to a palette of this many colours (:func:`book_png`); a plot's anti-aliased lines
+#: and colour maps need no more, and the palette keeps a 2x PNG smaller than an unquantized 1x one.
+BOOK_PNG_COLORS = 256
 
 #: A planar field: maps arrays ``(x, y)`` of equal shape to arrays ``(u, v)`` of that shape.
 Field2D = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -56,11 +65,51 @@ _BOOK_RC: dict[str, Any] = {
 }
 
 
-def use_book_style() -> dict[str, Any]:
-    """Apply the book's matplotlib style and make IPython show figures as PNG (never SVG).
+def book_png(fig: Any, *, ratio: int = BOOK_PIXEL_RATIO, colors: int | None = BOOK_PNG_COLORS
+             ) -> tuple[str, dict[str, int]] | None:
+    """The PNG of ``fig`` as the book shows it: ``(base64 text, {"width": w})`` in IPython's (data, metadata)
+    form, or ``None`` for a figure with nothing drawn (as IPython's own formatter).
 
-    PNG matters twice: nbval compares SVG text but not PNG bytes, and a modest dpi keeps notebooks small.
-    Outside IPython only the rcParams are set.  Returns the rcParams that were applied.
+    The figure is rendered at ``ratio * BOOK_DPI`` dpi with a tight bounding box; ``width`` is its width in CSS
+    pixels (the pixel width divided by ``ratio``), which Jupyter, Colab and myst-nb use to show it at
+    ``BOOK_DPI``, so each CSS pixel gets ``ratio**2`` device pixels.  No height is given: a page narrower than
+    the figure scales it down with its aspect ratio (a fixed height would squash it).  With ``colors``, the image
+    is quantized to a palette of that many colours (Pillow's median cut, no dithering; transparent figures use
+    Pillow's fast octree, which keeps alpha); ``None`` keeps full RGBA.
+    """
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig: expected a matplotlib Figure, got {type(fig).__name__}")
+    ratio = checks.count(ratio, "ratio", minimum=1, maximum=4)
+    colors = None if colors is None else checks.count(colors, "colors", minimum=2, maximum=256)
+    if not fig.axes and not fig.lines:
+        return None
+    raw = io.BytesIO()
+    fig.canvas.print_figure(raw, format="png", dpi=BOOK_DPI * ratio, bbox_inches="tight",
+                            facecolor=fig.get_facecolor(), edgecolor=fig.get_edgecolor())
+    with Image.open(io.BytesIO(raw.getvalue())) as im:
+        width = im.size[0]
+        if colors is None:
+            png = raw.getvalue()
+        else:
+            opaque = im.mode != "RGBA" or im.getchannel("A").getextrema()[0] == 255
+            method = Image.Quantize.MEDIANCUT if opaque else Image.Quantize.FASTOCTREE
+            paletted = (im.convert("RGB") if opaque else im.convert("RGBA")).quantize(
+                colors, method=method, dither=Image.Dither.NONE)
+            out = io.BytesIO()
+            paletted.save(out, format="PNG", optimize=True)
+            png = out.getvalue()
+    return base64.b64encode(png).decode("ascii"), {"width": max(1, round(width / ratio))}
+
+
+def use_book_style() -> dict[str, Any]:
+    """Apply the book's matplotlib style and make IPython show figures as :func:`book_png` PNGs (never SVG).
+
+    PNG matters twice: nbval compares SVG text but not PNG bytes, and a palette PNG keeps notebooks and pages
+    small while :data:`BOOK_PIXEL_RATIO` keeps them sharp on high-DPI screens.  Outside IPython only the
+    rcParams are set.  Returns the rcParams that were applied.
     """
     mpl.rcParams.update(_BOOK_RC)
     try:
@@ -68,8 +117,12 @@ def use_book_style() -> dict[str, Any]:
         from matplotlib_inline.backend_inline import set_matplotlib_formats
     except ImportError:  # plain Python: rcParams are all there is to set
         return dict(_BOOK_RC)
-    if get_ipython() is not None:
-        set_matplotlib_formats("png")
+    shell = get_ipython()
+    if shell is not None:
+        from matplotlib.figure import Figure
+
+        set_matplotlib_formats("png")  # drops every other figure format (SVG, PDF, JPEG)
+        shell.display_formatter.formatters["image/png"].for_type(Figure, book_png)
     return dict(_BOOK_RC)
 
 
