@@ -2,6 +2,11 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 VENV ?= .venv
+# The Python that builds the venvs (`make venv PYTHON=python3.12`): .ci/check_python.py stops at once, saying so,
+# when it is older than lib/pyproject.toml's requires-python.
+PYTHON ?= python3
+# `make test-lowest`: the library at the lowest versions lib/pyproject.toml allows, in a venv of its own.
+LOWEST ?= .venv-lowest
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.req-stamp
 NBVAL := $(PY) -m pytest chapters --nbval --nbval-current-env --nbval-sanitize-with .ci/nbval-sanitize.cfg -p no:cacheprovider -q
@@ -21,13 +26,15 @@ export PYTHONHASHSEED := 0
 export KEXUE_STATIC := 1
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: venv test test-lib test-nb test-reseed test-book test-site book claims outputs reseed bench lock linkcheck clean set-repo
+.PHONY: venv test test-lib test-lowest test-nb test-reseed test-book test-site book claims outputs reseed bench lock linkcheck clean set-repo
 
 venv: $(STAMP)
 
 # A fresh venv whenever requirements.txt or the lib's metadata change.
 $(STAMP): requirements.txt lib/pyproject.toml
-	rm -rf $(VENV) && python3 -m venv $(VENV)
+	rm -rf $(VENV)
+	$(PYTHON) .ci/check_python.py
+	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q uv==0.13.9
 	$(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) -r requirements.txt
 	$(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) --no-deps -e lib
@@ -36,12 +43,28 @@ $(STAMP): requirements.txt lib/pyproject.toml
 
 ## Every check of DESIGN.md §4: lib + repo tests, nbval of every chapter on a simulated other machine,
 ## every chapter under another seed, the -W book build, the rendered site (offline, in headless Chromium).
-test: test-lib test-nb test-reseed test-book test-site
+test: test-lib test-lowest test-nb test-reseed test-book test-site
 	@echo "make test: all checks passed"
 
 test-lib: $(STAMP)
 	$(PY) -m pip check
 	$(PY) -m pytest tests -q -p no:cacheprovider -n 2 --ignore=tests/rendered
+
+## The lower bounds of lib/pyproject.toml are true: every direct dependency (extras [data] and [test] included)
+## at its bound (uv's lowest-direct resolution), then the library's tests (not the repository's or the site's).
+test-lowest: $(LOWEST)/.stamp
+	$(LOWEST)/bin/python -m pip check
+	$(LOWEST)/bin/python -m pytest tests -q -p no:cacheprovider -n 2 --ignore=tests/rendered \
+	  --ignore=tests/test_repo.py --ignore=tests/test_release.py
+
+$(LOWEST)/.stamp: lib/pyproject.toml
+	rm -rf $(LOWEST)
+	$(PYTHON) .ci/check_python.py
+	$(PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/python -m pip install -q uv==0.13.9
+	$(LOWEST)/bin/uv pip install -q --python $(LOWEST)/bin/python --resolution lowest-direct -e "lib[data,test]"
+	@echo "test-lowest: $$($(LOWEST)/bin/uv pip freeze -q --python $(LOWEST)/bin/python --exclude-editable | tr '\n' ' ')"
+	touch $@
 
 test-nb: $(STAMP)
 	$(PY) .ci/check_notebooks.py

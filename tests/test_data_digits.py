@@ -33,5 +33,6 @@ def test_digits_without_scikit_learn_says_what_to_install(monkeypatch):
     import pytest
 
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)  # makes the import fail
-    with pytest.raises(ModuleNotFoundError, match="scikit-learn; pip install"):
+    with pytest.raises(ModuleNotFoundError,
+                       match=r"needs the package 'scikit-learn'; pip install scikit-learn, .*kexue\[data\]"):
         data.digits()

@@ -9,15 +9,18 @@
   bundle that ``vl-convert-python`` builds offline; a page that holds a :class:`kexue.plot.InteractiveFigure`
   (its HTML carries ``data-kexue-figure``) loads it, other pages do not.
 
-Both come from packages installed with ``requirements.txt``; nothing is fetched at build or read time.
+Both come from packages installed with ``requirements.txt`` (or kexue's ``sphinx`` extra); nothing is fetched at
+build or read time.
 """
 
 from __future__ import annotations
 
 import shutil
-from importlib.metadata import distribution
+from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 from typing import Any
+
+from kexue import _optional
 
 MATHJAX_PATH = "mathjax/tex-chtml.js"
 VEGA_PATH = "kexue/vega.js"
@@ -27,8 +30,14 @@ _MATHJAX_PARTS = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/exten
 
 
 def mathjax_source() -> Path:
-    """The MathJax 3 directory shipped by the ``sphinx-mathjax-offline`` package."""
-    root = Path(str(distribution("sphinx-mathjax-offline").locate_file("sphinx-mathjax-offline/static/mathjax")))
+    """The MathJax 3 directory shipped by the ``sphinx-mathjax-offline`` package (``ModuleNotFoundError`` naming
+    kexue's ``sphinx`` extra when it is not installed)."""
+    try:
+        dist = distribution("sphinx-mathjax-offline")
+    except PackageNotFoundError as exc:
+        raise _optional.missing("sphinx-mathjax-offline", "kexue._sphinx (MathJax served by the book)",
+                                "sphinx") from exc
+    root = Path(str(dist.locate_file("sphinx-mathjax-offline/static/mathjax")))
     if not (root / "tex-chtml.js").is_file():
         raise FileNotFoundError(f"MathJax's tex-chtml.js is missing from {root}: reinstall sphinx-mathjax-offline")
     return root
@@ -37,9 +46,9 @@ def mathjax_source() -> Path:
 def vega_bundle() -> str:
     """Vega, Vega-Lite and vega-embed as one classic script that defines ``window.vegaEmbed`` (built by
     vl-convert).  The bundle's top-level names (``_``, ``t``...) are wrapped in a function scope so that they
-    cannot collide with the globals of the theme's scripts."""
-    import vl_convert
-
+    cannot collide with the globals of the theme's scripts.  ``ModuleNotFoundError`` naming kexue's ``sphinx``
+    extra when vl-convert-python is not installed."""
+    vl_convert = _optional.require("vl_convert", "vl-convert-python", "kexue._sphinx (the Vega bundle)", "sphinx")
     return "(function () {\n" + vl_convert.javascript_bundle() + "\n})();\n"
 
 

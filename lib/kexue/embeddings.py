@@ -50,7 +50,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.sparse as sps
 
-from kexue import checks
+from kexue import _optional, checks
 from kexue.data import Corpus, eval_set
 from kexue.train import TrainingDiverged, run
 
@@ -312,12 +312,13 @@ def truncated_svd(
         M = _ldexp(M, -e)
     import scipy.linalg  # noqa: F401  SciPy's BLAS must be loaded for threadpool_limits to cap it
     from scipy.sparse.linalg import ArpackError
-    from threadpoolctl import threadpool_limits
+    threadpool_limits = _optional.require("threadpoolctl", "threadpoolctl", "truncated_svd()",
+                                          "data").threadpool_limits
 
     with threadpool_limits(limits=threads, user_api="blas"):
         if method == "randomized":
-            from sklearn.utils.extmath import randomized_svd
-
+            randomized_svd = _optional.require("sklearn.utils.extmath", "scikit-learn",
+                                               "truncated_svd(method='randomized')", "data").randomized_svd
             U, s, _ = randomized_svd(M, k, n_iter=n_iter, random_state=seed)
         else:
             from scipy.sparse.linalg import svds
@@ -804,8 +805,7 @@ def keyed_vectors(words: Sequence[str], vectors: np.ndarray, *, drop_zero: bool 
     there (a value beyond float32's range, or a tiny row, would give inf or NaN directions): ``ValueError``
     otherwise, saying how to scale (cosines do not depend on the scale). ``ValueError`` too when no row is left.
     """
-    from gensim.models import KeyedVectors
-
+    KeyedVectors = _optional.require("gensim.models", "gensim", "keyed_vectors()", "data").KeyedVectors
     if isinstance(words, (str, bytes)) or not isinstance(words, (Sequence, np.ndarray)):
         raise TypeError(f"words: expected a sequence of str, got {type(words).__name__}")
     odd = next((w for w in words if not isinstance(w, str)), None)
@@ -975,8 +975,7 @@ def _check_distinct(items: Sequence[Any], argname: str) -> None:
 
 
 def _check_kv(kv: Any) -> None:
-    from gensim.models import KeyedVectors
-
+    KeyedVectors = _optional.require("gensim.models", "gensim", "kv (a gensim KeyedVectors)", "data").KeyedVectors
     if not isinstance(kv, KeyedVectors):
         raise TypeError(f"kv: expected a gensim KeyedVectors (keyed_vectors(...) or a model's .wv), "
                         f"got {type(kv).__name__}")

@@ -27,7 +27,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import is_color_like
 
-from kexue import checks
+from kexue import _optional, checks
 
 __all__ = ["BOOK_DPI", "BOOK_PIXEL_RATIO", "BOOK_PNG_COLORS", "STATIC_ENV", "VEGA_CONFIG", "Frames", "InteractiveFigure", "VectorFieldArtists", "book_png",
            "build_live", "compare_specs", "frames", "html_without_spec", "live", "show", "slider_chart", "spec_from_html", "use_book_style", "vector_field"]
@@ -611,14 +611,11 @@ def build_live(fn: Callable[[Any], Any], layers: Callable[[Any], Any], *, param:
     the static book there is no frontend to route it).  Integer ``lo``/``hi``/``step`` give an integer slider.
 
     Raises:
-        ImportError: ipywidgets is not installed (``pip install ipywidgets``).
+        ModuleNotFoundError: ipywidgets is not installed (it comes with kexue's ``data`` and ``live`` extras).
         TypeError: ``fn`` or ``layers`` is not callable.
         ValueError: ``lo < hi`` fails, ``step`` is not positive, or ``value`` lies outside ``[lo, hi]``.
     """
-    try:
-        import ipywidgets as widgets
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("kexue.plot.live needs ipywidgets: pip install ipywidgets") from exc
+    widgets = _optional.require("ipywidgets", "ipywidgets", "kexue.plot.live", "live")
     from IPython.display import display
 
     checks.callable_(fn, "fn")
