@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from kexue import _optional, _sphinx, data, embeddings, plot
+from ci_scripts import load as load_ci
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "lib" / "pyproject.toml").read_text(encoding="utf-8"))["project"]
@@ -39,14 +40,7 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
 MAKE_ENV = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
 
 
-def _load_ci(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / ".ci" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-check_python = _load_ci("check_python")
+check_python = load_ci("check_python")
 
 
 def _name(requirement: str) -> str:

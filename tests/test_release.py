@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -19,21 +18,15 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 import kexue
+from ci_scripts import load as load_ci
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 NEW_URL = "https://github.com/someone-else/a-fork.of_the-book"
 
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / ".ci" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-check = _load("check_notebooks")
-set_repo = _load("set_repo")
+check = load_ci("check_notebooks")
+set_repo = load_ci("set_repo")
 PYPROJECT = tomllib.loads((ROOT / "lib" / "pyproject.toml").read_text(encoding="utf-8"))
 VERSION = PYPROJECT["project"]["version"]
 

@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
 import yaml
+from ci_scripts import load as load_ci
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / ".ci" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-check = _load("check_notebooks")
-claims_page = _load("make_claims_page")
+check = load_ci("check_notebooks")
+claims_page = load_ci("make_claims_page")
 URL = check.repository_url()
 
 

@@ -8,12 +8,14 @@ it they are skipped with a message that says so, and ``make test-site`` prints t
 from __future__ import annotations
 
 import functools
+import gzip
 import http.server
 import os
 import shutil
 import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
+from urllib.parse import urlparse
 
 import pytest
 
@@ -62,3 +64,42 @@ def browser() -> Iterator[object]:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield b
         b.close()
+
+
+_TEXT = (".html", ".js", ".css", ".json", ".svg", ".txt", ".map")
+
+
+def wire_bytes(body: bytes, name: str) -> int:
+    """Bytes on the wire: gzip (level 6, as nginx and GitHub Pages) for text, the file itself for the rest."""
+    return len(gzip.compress(body, 6)) if name.split("?")[0].endswith(_TEXT) else len(body)
+
+
+def open_offline(browser: Any, server: str, page_path: Path, **context: Any) -> tuple[Any, Any, list[str], list[str], list[int]]:
+    """One page in a fresh context (empty cache; ``context``: Playwright's ``new_context`` options), with every
+    request that leaves the site aborted.  Returns (context, page, console and page errors, blocked URLs,
+    ``[bytes loaded on the wire]``)."""
+    ctx = browser.new_context(**{"viewport": {"width": 1200, "height": 900}, **context})
+    page = ctx.new_page()
+    errors: list[str] = []
+    blocked: list[str] = []
+    loaded = [0]
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    def route(r: Any) -> None:
+        if r.request.url.startswith(server):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    def count(resp: Any) -> None:
+        try:
+            loaded[0] += wire_bytes(resp.body(), urlparse(resp.url).path)
+        except Exception:  # redirects and aborted requests have no body
+            pass
+
+    page.route("**/*", route)
+    page.on("response", count)
+    page.goto(f"{server}/{page_path.relative_to(HTML).as_posix()}", wait_until="load")
+    return ctx, page, errors, blocked, loaded

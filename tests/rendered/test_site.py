@@ -8,14 +8,13 @@ written to ``_build/screenshots/`` (listed in the closing note of the issue that
 
 from __future__ import annotations
 
-import gzip
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from .conftest import HTML, SHOTS, chapter_pages
+from .conftest import HTML, SHOTS, chapter_pages, open_offline, wire_bytes
 
 #: Page weight as the HTTP Archive defines it: the bytes a first visit transfers (empty cache) -- the page, its
 #: scripts, styles, fonts and images -- with text compressed as every static host serves it (gzip).  Budget
@@ -24,12 +23,6 @@ from .conftest import HTML, SHOTS, chapter_pages
 #: budget, 1.5 MB uncompressed, which is what grows when a figure carries too many frames.
 PAGE_BUDGET = 3_000_000
 CHAPTER_BUDGET = 1_500_000
-_TEXT = (".html", ".js", ".css", ".json", ".svg", ".txt", ".map")
-
-
-def wire_bytes(body: bytes, name: str) -> int:
-    """Bytes on the wire: gzip (level 6, as nginx and GitHub Pages) for text, the file itself for the rest."""
-    return len(gzip.compress(body, 6)) if name.split("?")[0].endswith(_TEXT) else len(body)
 PAGES = chapter_pages()
 IDS = [p.stem for p in PAGES]
 
@@ -99,36 +92,6 @@ def test_page_has_an_interactive_figure(site, page):
 # ------------------------------------------------------------------ in a real browser, network cut off
 
 
-def _open(browser, server: str, page_path: Path):
-    """A fresh context (empty cache) on one page; returns (page, console errors, blocked URLs, bytes loaded)."""
-    ctx = browser.new_context(viewport={"width": 1200, "height": 900})
-    page = ctx.new_page()
-    errors: list[str] = []
-    blocked: list[str] = []
-    loaded = [0]
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-
-    def route(r):
-        if r.request.url.startswith(server):
-            r.continue_()
-        else:
-            blocked.append(r.request.url)
-            r.abort()
-
-    def count(resp):
-        try:
-            loaded[0] += wire_bytes(resp.body(), urlparse(resp.url).path)
-        except Exception:  # redirects and aborted requests have no body
-            pass
-
-    page.route("**/*", route)
-    page.on("response", count)
-    url = f"{server}/{page_path.relative_to(HTML).as_posix()}"
-    page.goto(url, wait_until="load")
-    return ctx, page, errors, blocked, loaded
-
-
 _TYPESET = """async () => {
   if (!window.MathJax || !MathJax.startup) return {error: "MathJax did not load"};
   await MathJax.startup.promise;
@@ -144,7 +107,7 @@ _TYPESET = """async () => {
 
 @pytest.mark.parametrize("page_path", PAGES, ids=IDS)
 def test_math_typesets_offline(browser, server, page_path):
-    ctx, page, errors, blocked, loaded = _open(browser, server, page_path)
+    ctx, page, errors, blocked, loaded = open_offline(browser, server, page_path)
     try:
         r = page.evaluate(_TYPESET)
         assert "error" not in r, r
@@ -177,7 +140,7 @@ _SLIDE = """id => {
 
 @pytest.mark.parametrize("page_path", PAGES, ids=IDS)
 def test_interactive_figures_draw_and_move(browser, server, page_path):
-    ctx, page, errors, blocked, _ = _open(browser, server, page_path)
+    ctx, page, errors, blocked, _ = open_offline(browser, server, page_path)
     try:
         ids = page.evaluate(_FIGURES)
         assert ids, f"{page_path.name}: no interactive figure"
@@ -218,14 +181,20 @@ def _figure_html() -> str:
     return kp.InteractiveFigure(chart.to_dict(), "outside").html()
 
 
-def test_figure_outside_the_book_loads_vega_from_the_cdn(browser, site):
-    """In Jupyter or Colab there is no site bundle: the output loads Vega from jsDelivr (answered here from the
-    site's own bundle, the network being cut) and draws."""
+def _blank_page(browser):
+    """A fresh context and page outside the site; returns (context, page, page errors)."""
     ctx = browser.new_context()
     page = ctx.new_page()
     errors: list[str] = []
-    asked: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    return ctx, page, errors
+
+
+def test_figure_outside_the_book_loads_vega_from_the_cdn(browser, site):
+    """In Jupyter or Colab there is no site bundle: the output loads Vega from jsDelivr (answered here from the
+    site's own bundle, the network being cut) and draws."""
+    ctx, page, errors = _blank_page(browser)
+    asked: list[str] = []
     bundle = (site / "_static" / "kexue" / "vega.js").read_text(encoding="utf-8")
 
     def cdn(route):
@@ -244,10 +213,7 @@ def test_figure_outside_the_book_loads_vega_from_the_cdn(browser, site):
 
 
 def test_figure_without_network_says_why(browser, site):
-    ctx = browser.new_context()
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    ctx, page, errors = _blank_page(browser)
     page.route("**/*", lambda r: r.abort() if r.request.url.startswith("http") else r.continue_())
     try:
         page.set_content(f"<html><head></head><body>{_figure_html()}</body></html>")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import HTML, ROOT, SHOTS, chapter_pages
+from .conftest import HTML, ROOT, SHOTS, chapter_pages, open_offline
 
 PAGES = chapter_pages()
 IDS = [p.stem for p in PAGES]
@@ -118,27 +118,6 @@ def test_titles_outside_their_page_are_plain_text(site):
 # ------------------------------------------------------------------ in a real browser, network cut off
 
 
-def _open(browser, server: str, page_path: Path, **context):
-    """A fresh context (``context``: Playwright's ``new_context`` options) on one page, every request that leaves
-    the site aborted; returns (context, page, console errors, blocked URLs)."""
-    ctx = browser.new_context(**{"viewport": {"width": 1200, "height": 900}, **context})
-    page = ctx.new_page()
-    errors: list[str] = []
-    blocked: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-
-    def route(r):
-        if r.request.url.startswith(server):
-            r.continue_()
-        else:
-            blocked.append(r.request.url)
-            r.abort()
-
-    page.route("**/*", route)
-    page.goto(f"{server}/{page_path.relative_to(HTML).as_posix()}", wait_until="load")
-    return ctx, page, errors, blocked
-
 _PHONE = """() => {
   const W = document.documentElement.clientWidth;
   const cut = [];
@@ -159,7 +138,7 @@ _PHONE = """() => {
 def test_nothing_is_cut_off_at_phone_width(browser, server, page_path):
     """At 375 x 800 CSS px (a common phone) every heading and the header fit the screen, and figures shrink
     with their aspect ratio."""
-    ctx, page, errors, blocked = _open(browser, server, page_path, viewport={"width": 375, "height": 800})
+    ctx, page, errors, blocked, _ = open_offline(browser, server, page_path, viewport={"width": 375, "height": 800})
     try:
         r = page.evaluate(_PHONE)
         SHOTS.mkdir(parents=True, exist_ok=True)
@@ -178,7 +157,7 @@ _SHARP = """() => [...document.querySelectorAll('figure img')].map(i => [i.natur
 @pytest.mark.parametrize("page_path", PAGES, ids=IDS)
 def test_figures_are_sharp_and_solutions_fold_in_the_browser(browser, server, page_path):
     """On a 2x screen each figure has a device pixel per screen pixel; solutions and setup code start folded."""
-    ctx, page, errors, blocked = _open(browser, server, page_path, device_scale_factor=2)
+    ctx, page, errors, blocked, _ = open_offline(browser, server, page_path, device_scale_factor=2)
     try:
         sizes = page.evaluate(_SHARP)
         assert sizes, f"{page_path.name}: no figures"
