@@ -938,3 +938,119 @@ def test_evaluate_reports_all_scores():
         assert scores[key] == sum(a in known and b in known for a, b, _ in rows) >= 30
     with pytest.raises(ValueError, match="name"):
         E.similarity_rho(None, "men")
+
+
+# ---------------------------------------------------------------------- latent classes and CBOW
+
+
+def test_latent_class_corpus_follows_its_chain_and_emissions():
+    enc, labels = E.latent_class_corpus(60_000, n_words=20, n_classes=4, p_next=0.7, zipf=1.0, seed=3)
+    assert enc.ids.dtype == np.int32 and enc.ids.size == 60_000 and np.all(enc.sid == 0)
+    assert labels.tolist() == [w % 4 for w in range(20)]
+    cls = labels[enc.ids]
+    step = (cls[1:] - cls[:-1]) % 4
+    assert abs(np.mean(step == 1) - 0.7) < 0.01  # P(next class) = p_next
+    assert all(abs(np.mean(step == s) - 0.1) < 0.01 for s in (0, 2, 3))  # (1 - p)/(K - 1) each
+    counts = np.bincount(enc.ids, minlength=20)
+    ratio = counts[0] / counts[4]  # ranks 0 and 1 of class 0: weights 1 and 1/2
+    assert abs(ratio - 2) < 0.15
+    again, _ = E.latent_class_corpus(60_000, n_words=20, n_classes=4, p_next=0.7, seed=3)
+    assert np.array_equal(again.ids, enc.ids)
+
+
+@pytest.mark.parametrize("kwargs, exc, name", [
+    ({"n_tokens": 0}, ValueError, "n_tokens"), ({"n_classes": 1}, ValueError, "n_classes"),
+    ({"n_words": 3, "n_classes": 5}, ValueError, "n_words"), ({"p_next": 1.5}, ValueError, "p_next"),
+    ({"zipf": -1.0}, ValueError, "zipf"), ({"seed": -1}, ValueError, "seed"), ({"n_tokens": 1.5}, TypeError, "n_tokens"),
+])
+def test_latent_class_corpus_names_bad_input(kwargs, exc, name):
+    args = {"n_tokens": 100, **kwargs}
+    with raises(exc, name):
+        E.latent_class_corpus(args.pop("n_tokens"), **args)
+
+
+def test_neighbour_purity_on_clear_and_mixed_clusters():
+    rng = np.random.default_rng(0)
+    centres = np.eye(3) * 10
+    X = np.repeat(centres, 4, axis=0) + rng.normal(size=(12, 3))
+    y = np.repeat(np.arange(3), 4)
+    assert E.neighbour_purity(X, y, k=3) == 1.0
+    assert E.neighbour_purity(X, np.tile(np.arange(3), 4), k=3) < 0.5
+    # one row of the wrong class: its 3 neighbours are all "wrong", and it spoils one slot of 3 rows' lists
+    y_bad = y.copy()
+    y_bad[0] = 1
+    assert E.neighbour_purity(X, y_bad, k=3) < 1.0
+
+
+@given(perm_seed=st.integers(0, 100), scale=st.floats(0.1, 10))
+def test_neighbour_purity_ignores_row_order_and_scale(perm_seed, scale):
+    rng = np.random.default_rng(perm_seed)
+    X, y = rng.normal(size=(15, 4)), rng.integers(0, 3, 15)
+    p = rng.permutation(15)
+    assert E.neighbour_purity(X[p] * scale, y[p], k=2) == pytest.approx(E.neighbour_purity(X, y, k=2))
+
+
+@pytest.mark.parametrize("X, y, k, exc, name", [
+    (np.ones((3, 2)), np.zeros(2, int), 1, ValueError, "labels"),
+    (np.r_[np.ones((2, 2)), np.zeros((1, 2))], np.zeros(3, int), 1, ValueError, "vectors"),
+    (np.ones((3, 2)), np.zeros(3, int), 3, ValueError, "k"),
+    (np.ones((3, 2)), np.zeros(3), 1, TypeError, "labels"),
+])
+def test_neighbour_purity_names_bad_input(X, y, k, exc, name):
+    with raises(exc, name):
+        E.neighbour_purity(X, y, k=k)
+
+
+def test_cbow_windows_stay_inside_sentences():
+    ctx, mask = E.cbow_windows(TINY, 2)
+    # TINY: ids 0 1 0 2 | 1 0 (two sentences); offsets -2 -1 +1 +2
+    assert ctx[1].tolist() == [0, 0, 0, 2] and mask[1].tolist() == [0, 1, 1, 1]
+    assert mask[3].tolist() == [1, 1, 0, 0] and mask[4].tolist() == [0, 0, 1, 0]
+    assert ctx[4].tolist()[2] == 0 and ctx.dtype == np.int32
+
+
+def test_cbow_loss_is_bag_of_words_times_a_matrix():
+    k1, k2 = jax.random.split(jax.random.key(0))
+    w_in, w_out = jax.random.normal(k1, (6, 3)), jax.random.normal(k2, (3, 6))
+    ctx, mask = jnp.array([[1, 2, 2, 5]]), jnp.array([[1.0, 1.0, 1.0, 0.0]])
+    bag = jnp.zeros(6).at[jnp.array([1, 2, 2])].add(1.0)
+    logits = bag @ w_in @ w_out
+    expected = -jax.nn.log_softmax(logits)[4]
+    assert float(E.cbow_loss(w_in, w_out, ctx, mask, jnp.array([4]))) == pytest.approx(float(expected), rel=1e-6)
+
+
+def test_train_cbow_models_are_independent_and_learn_classes():
+    enc, labels = E.latent_class_corpus(20_000, n_words=20, n_classes=2, p_next=0.9, zipf=0.5, seed=1)
+    key = jax.random.key(2)
+    together = E.train_cbow(enc, 20, dims=[2, 4], lengths=[20_000, 5_000], key=key, steps=300, batch=64, lr=0.05)
+    assert [w.shape for w in together] == [(20, 2), (20, 4)]
+    assert E.neighbour_purity(together[0], labels, k=3) > 0.9
+    again = E.train_cbow(enc, 20, dims=[2, 4], lengths=[20_000, 5_000], key=key, steps=300, batch=64, lr=0.05)
+    assert all(np.array_equal(a, b) for a, b in zip(together, again))
+
+
+@pytest.mark.parametrize("kwargs, exc, name", [
+    ({"dims": [2], "lengths": [5, 6]}, ValueError, "dims"), ({"dims": [0], "lengths": [5]}, ValueError, "dims"),
+    ({"lengths": [10**6]}, ValueError, "lengths"), ({"vocab_size": 2}, ValueError, "vocab_size"),
+    ({"lr": 0.0}, ValueError, "lr"), ({"key": 3}, TypeError, "key"), ({"window": 0}, ValueError, "window"),
+    ({"starts": [1]}, ValueError, "starts"), ({"starts": [0, 0]}, ValueError, "starts"),
+    ({"starts": [-1]}, ValueError, "starts"),
+])
+def test_train_cbow_names_bad_input(kwargs, exc, name):
+    args = {"dims": [2], "lengths": [6], "vocab_size": 3, "key": jax.random.key(0), "steps": 2, **kwargs}
+    with raises(exc, name):
+        E.train_cbow(TINY, args.pop("vocab_size"), **args)
+
+
+def test_train_cbow_stretches_of_one_stream_are_separate_corpora():
+    """Two corpora end to end (two sentences) with starts: each model sees only its own stretch."""
+    a, labels = E.latent_class_corpus(6_000, n_words=20, n_classes=2, p_next=0.9, zipf=0.5, seed=1)
+    b = E.Encoded(np.full(6_000, 19, np.int32), np.zeros(6_000, np.int32))  # one word repeated: no classes
+    both = E.Encoded(np.concatenate([a.ids, b.ids]), np.r_[np.zeros(6_000, np.int32), np.ones(6_000, np.int32)])
+    w = E.train_cbow(both, 20, dims=[2, 2], lengths=[6_000, 6_000], starts=[0, 6_000], key=jax.random.key(0),
+                     steps=300, batch=64, lr=0.05)
+    assert E.neighbour_purity(w[0], labels, k=3) > 0.9
+    init = E.train_cbow(both, 20, dims=[2, 2], lengths=[6_000, 6_000], starts=[0, 6_000], key=jax.random.key(0),
+                        steps=1, batch=64, lr=1e-12)
+    moved = np.abs(w[1] - init[1]).max(axis=1) > 1e-6
+    assert moved.tolist() == [False] * 19 + [True]  # the second model only ever sees word 19

@@ -443,3 +443,77 @@ def test_tilted_integrals_refuse_bad_input(n, kappa, exc):
 
     with pytest.raises(exc):
         entropy.tilted_integrals(n, kappa)
+
+
+# -- knee_dimension ----------------------------------------------------------------------------------------
+def test_knee_dimension_worked_example():
+    """Gains 0, 5, 9, 10 at n = 8, 16, 32, 64: the 90 % target 9 is met exactly at n = 32; the 80 % target 8 is
+    crossed three quarters of the way (5 → 9) from 16 to 32 in log n; the 100 % target at the maximum."""
+    from kexue.entropy import knee_dimension
+
+    dims, s = [8, 16, 32, 64], [1.0, 6.0, 10.0, 11.0]
+    assert float(knee_dimension(dims, s)) == pytest.approx(32.0)
+    assert float(knee_dimension(dims, s, fraction=0.8)) == pytest.approx(16 * 2**0.75)
+    assert float(knee_dimension(dims, s, fraction=1.0)) == pytest.approx(64.0)
+
+
+def test_knee_dimension_flat_or_falling_curve_has_its_knee_at_the_start():
+    from kexue.entropy import knee_dimension
+
+    assert float(knee_dimension([2, 4, 8], [1.0, 1.0, 1.0])) == 2.0
+    assert float(knee_dimension([2, 4, 8], [1.0, 0.5, 0.2])) == 2.0
+
+
+def test_knee_dimension_batches_over_leading_axes():
+    from kexue.entropy import knee_dimension
+
+    rng = np.random.default_rng(3)
+    dims = [8, 16, 24, 32, 48, 64]
+    curves = rng.normal(size=(4, 5, len(dims))).cumsum(-1)
+    batched = knee_dimension(dims, curves)
+    assert batched.shape == (4, 5)
+    np.testing.assert_array_equal(batched, [[knee_dimension(dims, c) for c in row] for row in curves])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(-1e3, 1e3), min_size=2, max_size=12), st.floats(0.05, 1.0), st.integers(-20, 20),
+       st.floats(-1e3, 1e3))
+def test_knee_dimension_properties(values, fraction, log2_scale, shift):
+    """The knee lies in [n_0, n_argmax], the curve has reached the target there (at the next grid point), it
+    ignores the scores after the maximum and does not change under an exact positive rescaling (a power of two)."""
+    from kexue.entropy import knee_dimension
+
+    s = np.array(values)
+    dims = 2.0 ** np.arange(1, s.size + 1)
+    knee = float(knee_dimension(dims, s, fraction))
+    top = int(np.argmax(s))
+    assert dims[0] <= knee <= dims[top] * (1 + 1e-12)
+    gain = s - s[0]
+    reached = np.searchsorted(dims, knee * (1 - 1e-12))  # the grid point at or just after the knee
+    assert gain[reached] >= fraction * gain.max() or gain.max() <= 0
+    tail = s.copy()
+    tail[top + 1:] = s.min() - 1.0  # change everything after the maximum
+    assert float(knee_dimension(dims, tail, fraction)) == knee
+    assert float(knee_dimension(dims, np.ldexp(s, log2_scale), fraction)) == pytest.approx(knee, rel=1e-12)
+
+
+@pytest.mark.parametrize(("dims", "scores", "fraction", "exc", "name"), [
+    ([8], [1.0], 0.9, ValueError, "dims"),
+    ([8, 8], [1.0, 2.0], 0.9, ValueError, "dims"),
+    ([16, 8], [1.0, 2.0], 0.9, ValueError, "dims"),
+    ([0, 8], [1.0, 2.0], 0.9, ValueError, "dims"),
+    ([[8, 16]], [1.0, 2.0], 0.9, ValueError, "dims"),
+    ("8 16", [1.0, 2.0], 0.9, TypeError, "dims"),
+    ([8, 16], [1.0, 2.0, 3.0], 0.9, ValueError, "scores"),
+    ([8, 16], 1.0, 0.9, ValueError, "scores"),
+    ([8, 16], [1.0, np.nan], 0.9, ValueError, "scores"),
+    ([8, 16], ["a", "b"], 0.9, TypeError, "scores"),
+    ([8, 16], [1.0, 2.0], 0.0, ValueError, "fraction"),
+    ([8, 16], [1.0, 2.0], 1.5, ValueError, "fraction"),
+    ([8, 16], [1.0, 2.0], True, TypeError, "fraction"),
+])
+def test_knee_dimension_bad_input(dims, scores, fraction, exc, name):
+    from kexue.entropy import knee_dimension
+
+    with pytest.raises(exc, match=f"^{name}:"):
+        knee_dimension(dims, scores, fraction)

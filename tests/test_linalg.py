@@ -21,6 +21,7 @@ from kexue.linalg import (  # noqa: E402
     expm_series,
     hutchinson_logdet,
     hutchinson_trace,
+    log1p_partial_sums,
     log1p_series,
     logdet_partial_sums,
     logdet_series,
@@ -96,6 +97,55 @@ def test_log1p_series_converges_beyond_unit_two_norm():
     # |A|_2 ~ 10 but the spectral radius is 0.5: the series still converges (chapter 1, pitfall P1.2).
     A = np.array([[0.5, 10.0], [0.0, 0.5]])
     np.testing.assert_allclose(expm(np.asarray(log1p_series(A, 200))), np.eye(2) + A, atol=1e-12)
+
+
+@FAST
+@given(seed=seeds, n=sizes, r=st.floats(0.0, 0.9))
+def test_log1p_partial_sums_agree_with_series(seed, n, r):
+    A = random_matrix(seed, n, r)
+    L = np.asarray(log1p_partial_sums(A, 12))
+    assert L.shape == (12, n, n)
+    np.testing.assert_allclose(L[0], A, atol=1e-15)
+    for N in (1, 5, 12):
+        np.testing.assert_allclose(L[N - 1], log1p_series(A, N), rtol=1e-13, atol=1e-15)
+
+
+# -- the boundary |λ| = 1 of the logarithm series (it is not "converges iff spectral radius < 1") ----
+def test_log_series_at_identity_converges_to_ln2_with_alternating_error():
+    # L_N = (sum_{n<=N} (-1)^(n-1)/n) I; ln 2 - L_N = (-1)^N int_0^1 x^N/(1+x) dx, in [1/(2(N+1)), 1/(N+1)].
+    L = np.asarray(log1p_partial_sums(np.eye(3), 2000))
+    N = np.arange(1, 2001)
+    err = np.abs(np.diagonal(L, axis1=1, axis2=2) - np.log(2.0)).max(axis=1) * (N + 1)
+    assert np.all(err >= 0.5 * (1 - 1e-9)) and np.all(err <= 1.0 + 1e-9)
+    np.testing.assert_allclose(L[-1] - np.diag(np.diag(L[-1])), 0.0, atol=0)
+    np.testing.assert_allclose(np.sign(np.log(2.0) - L[:, 0, 0]), (-1.0) ** N)  # alternately above and below
+
+
+def test_log_series_on_the_unit_circle_converges_with_the_dirichlet_bound():
+    # A = R(θ) is normal with eigenvalues e^{±iθ}, θ != π: |L_N - ln(I + A)|_2 <= 2 / ((N+1) |1 + e^{iθ}|).
+    for θ in (0.5, 2.0, 3.0):
+        A = np.array([[np.cos(θ), -np.sin(θ)], [np.sin(θ), np.cos(θ)]])
+        L = np.asarray(log1p_partial_sums(A, 3000))
+        N = np.arange(1, 3001)
+        err = np.linalg.norm(L - logm(np.eye(2) + A).real, ord=2, axis=(1, 2))
+        assert np.all(err <= 2.0 / ((N + 1) * abs(1 + np.exp(1j * θ))) + 1e-12)
+
+
+def test_log_series_diverges_at_minus_one_like_the_harmonic_series():
+    # λ = -1: L_N = -H_N, and H_N - ln N - γ lies in (0, 1/(2N)).
+    L = np.asarray(log1p_partial_sums(np.diag([-1.0, 0.5]), 4000))
+    N = np.arange(1, 4001)
+    gap = -L[:, 0, 0] - np.log(N) - np.euler_gamma
+    assert np.all(gap > -1e-12) and np.all(gap <= 1 / (2 * N) + 1e-12)
+    np.testing.assert_allclose(L[-1, 1, 1], np.log1p(0.5), atol=1e-15)  # the other eigenvalue converges
+
+
+def test_log_series_diverges_for_a_jordan_block_on_the_unit_circle():
+    # J = I + N, N^2 = 0: J^n = I + nN, so the (0, 1) entry adds (-1)^(n-1): partial sums 1, 0, 1, 0, ...
+    L = np.asarray(log1p_partial_sums(np.array([[1.0, 1.0], [0.0, 1.0]]), 101))
+    np.testing.assert_array_equal(L[:, 0, 1], np.arange(1, 102) % 2)
+    np.testing.assert_allclose(logm(2 * np.eye(2) + np.array([[0.0, 1.0], [0.0, 0.0]])),
+                               [[np.log(2.0), 0.5], [0.0, np.log(2.0)]], atol=1e-14)  # the log exists
 
 
 @FAST
@@ -267,6 +317,12 @@ EYE = np.eye(3)
         (lambda: log1p_series(None, 5), TypeError, "A"),
         (lambda: log1p_series(EYE, 0), ValueError, "terms"),
         (lambda: log1p_series(EYE, MAX_TERMS + 1), ValueError, "terms"),
+        (lambda: log1p_partial_sums(np.ones((3, 2)), 5), ValueError, "A"),
+        (lambda: log1p_partial_sums(None, 5), TypeError, "A"),
+        (lambda: log1p_partial_sums(EYE, 0), ValueError, "terms"),
+        (lambda: log1p_partial_sums(EYE, 2.0), TypeError, "terms"),
+        (lambda: log1p_partial_sums(np.eye(100), MAX_VALUES // 10**4 + 1), ValueError, "terms"),
+        (lambda: log1p_partial_sums(np.full((2, 2), np.inf), 5), ValueError, "A"),
         (lambda: logdet_series(np.ones((2, 3)), 5), ValueError, "J"),
         (lambda: logdet_series(None, 5), TypeError, "J"),
         (lambda: logdet_partial_sums(EYE, 0), ValueError, "terms"),
@@ -306,6 +362,8 @@ def test_overflow_raises_instead_of_returning_inf():
         expm_partial_sums(np.array([[1e200]]), 4)
     with pytest.raises(FloatingPointError, match="overflow"):
         log1p_series(np.array([[3.0]]), 2000)  # spectral radius > 1: the partial sums diverge
+    with pytest.raises(FloatingPointError, match="overflow"):
+        log1p_partial_sums(np.array([[3.0]]), 2000)
     with pytest.raises(FloatingPointError, match="overflow"):
         hutchinson_trace(KEY, lambda v: v * jnp.inf, 4, dim=2)
 

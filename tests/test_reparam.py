@@ -17,12 +17,15 @@ from hypothesis import strategies as st  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from kexue.reparam import (  # noqa: E402
+    categorical_kl_uniform,
     gaussian_reparam,
+    gradient_stats,
     gumbel_max,
     gumbel_noise,
     gumbel_softmax,
     reparam_grad,
     score_function_grad,
+    score_function_surrogate,
 )
 
 FAST = settings(max_examples=15, deadline=None)
@@ -442,3 +445,110 @@ def test_estimators_accept_keys_and_traced_baselines():
     o, y = jnp.zeros(3), jnp.arange(3)
     traced = jax.jit(lambda b: sf(o, y, baseline=b))(0.5)  # a learned baseline inside jit
     np.testing.assert_allclose(traced, sf(o, y, baseline=0.5), rtol=1e-15)
+
+
+# -- estimators inside a loss -------------------------------------------------------------------------
+@FAST
+@given(o=logits4, c=logits4, b=st.floats(-10, 10), seed=seeds)
+def test_surrogate_gradient_is_the_score_function_estimate(o, c, b, seed):
+    """grad of the surrogate at samples y_i equals score_function_grad's per-sample estimates."""
+    y = gumbel_max(jax.random.key(seed), o, (16,))
+    per_sample = jax.vmap(jax.grad(lambda th, yi: score_function_surrogate(jnp.asarray(c)[yi], log_softmax_prob(th, yi), b)),
+                          in_axes=(None, 0))(jnp.asarray(o), y)
+    np.testing.assert_allclose(per_sample, score_function_grad(lambda yi: jnp.asarray(c)[yi], log_softmax_prob,
+                                                               jnp.asarray(o), y, baseline=b), rtol=1e-12, atol=1e-12)
+
+
+@FAST
+@given(o=logits4, c=logits4, b=logits4)
+def test_surrogate_is_unbiased_for_per_sample_baselines_by_enumeration(o, c, b):
+    """Σ_y p_y ∇ surrogate(y) = ∇ Σ_y p_y c_y for any baseline that does not depend on y (here: one per call)."""
+    o = jnp.asarray(o)
+    for b0 in b:
+        total = sum(jax.nn.softmax(o)[y] * jax.grad(lambda th: score_function_surrogate(c[y], log_softmax_prob(th, y),
+                                                                                        b0))(o) for y in range(4))
+        np.testing.assert_allclose(total, jax.grad(lambda th: jax.nn.softmax(th) @ c)(o), atol=1e-10)
+
+
+def test_surrogate_stops_gradients_of_f_and_baseline():
+    g = jax.grad(lambda t: score_function_surrogate(t**2, 3.0 * t, t))(2.0)
+    assert g == pytest.approx((4.0 - 2.0) * 3.0)  # only log_prob is differentiated
+    out = score_function_surrogate(jnp.ones((2, 3)), jnp.zeros(3), jnp.zeros((2, 1)))
+    assert out.shape == (2, 3)
+    assert jax.jit(score_function_surrogate)(jnp.ones(3), jnp.ones(3), 0.5).shape == (3,)
+
+
+@pytest.mark.parametrize(("args", "exc", "name"), [
+    ((np.ones(3), np.ones(4)), ValueError, "f_value, log_prob, baseline"),
+    ((np.ones(3), np.ones(3), np.ones(2)), ValueError, "f_value, log_prob, baseline"),
+    ((np.array([1.0, np.nan]), np.ones(2)), ValueError, "f_value"),
+    ((np.ones(2), np.array([np.inf, 0.0])), ValueError, "log_prob"),
+    ((np.ones(2), np.ones(2), np.nan), ValueError, "baseline"),
+    ((np.ones(2), "x"), TypeError, "log_prob"),
+    ((np.array([True, False]), np.ones(2)), TypeError, "f_value"),
+    ((np.ones(2), np.ones(2), 1j), TypeError, "baseline"),
+])
+def test_surrogate_rejects_bad_arguments(args, exc, name):
+    with pytest.raises(exc, match=f"^{name}"):
+        score_function_surrogate(*args)
+
+
+def test_categorical_kl_uniform_values():
+    k = 5
+    np.testing.assert_allclose(categorical_kl_uniform(jnp.zeros((3, k))), 0.0, atol=1e-15)
+    np.testing.assert_allclose(categorical_kl_uniform(jnp.array([1e4, 0.0, 0.0, 0.0, 0.0])), np.log(k), rtol=1e-12)
+    p = P5
+    np.testing.assert_allclose(categorical_kl_uniform(jnp.log(p)), np.sum(p * np.log(p * k)), rtol=1e-12)
+    assert categorical_kl_uniform(jnp.zeros((2, 7, 3))).shape == (2, 7)
+    assert categorical_kl_uniform(jnp.zeros(3, jnp.float32)).dtype == jnp.float32
+
+
+@FAST
+@given(o=st.lists(st.floats(-30.0, 30.0), min_size=4, max_size=4).map(np.array), c=st.floats(-100, 100))
+def test_categorical_kl_uniform_bounds_shift_and_entropy(o, c):
+    kl = float(categorical_kl_uniform(o))
+    assert -1e-12 <= kl <= np.log(4) + 1e-12
+    assert float(categorical_kl_uniform(o + c)) == pytest.approx(kl, abs=1e-9)
+    p = np.asarray(jax.nn.softmax(o))
+    assert kl == pytest.approx(np.log(4) - stats.entropy(p), abs=1e-9)  # log k - H(p)
+
+
+@pytest.mark.parametrize(("bad", "exc"), [(np.array([0.0, np.nan]), ValueError), (np.float64(1.0), ValueError),
+                                          (np.zeros(0), ValueError), ("abc", TypeError), (np.array([1j, 0]), TypeError)])
+def test_categorical_kl_uniform_rejects_bad_logits(bad, exc):
+    with pytest.raises(exc, match="^logits"):
+        categorical_kl_uniform(bad)
+
+
+def test_gradient_stats_unbiased_normal_estimates():
+    g = np.asarray(jax.random.normal(KEY, (200_000, 3))) * np.array([1.0, 2.0, 3.0]) + np.array([0.5, 0.0, -1.0])
+    s = gradient_stats(g, np.array([0.5, 0.0, -1.0]))
+    assert abs(s["var"] - 14.0) < 4 * s["var_se"]  # 1 + 4 + 9
+    assert s["z"] < 5 and abs(s["bias2"]) < 4 * 14.0 / 200_000 * 3
+    biased = gradient_stats(g, np.array([0.5, 0.0, -2.0]))  # bias 1 in the third component, whose SE is 3/√n
+    assert biased["z"] > 5 and biased["bias2"] == pytest.approx(1.0, abs=4 * 2 * 3 / np.sqrt(200_000))
+
+
+@FAST
+@given(shift=st.floats(-5, 5), seed=seeds)
+def test_gradient_stats_constant_components(shift, seed):
+    """A component that never varies is compared exactly: equal gives z = 0, different gives inf."""
+    g = np.column_stack([np.asarray(jax.random.normal(jax.random.key(seed), (50,))), np.full(50, shift)])
+    assert np.isfinite(gradient_stats(g, np.array([0.0, shift]))["z"])
+    assert gradient_stats(g, np.array([0.0, shift + 1.0]))["z"] == np.inf
+    s = gradient_stats(g[:, 0], 0.0)  # one component, 1-D estimates
+    assert s["var"] == pytest.approx(float(np.var(g[:, 0], ddof=1)))
+
+
+@pytest.mark.parametrize(("args", "exc", "name"), [
+    ((np.ones((1, 3)), np.zeros(3)), ValueError, "estimates"),
+    ((np.ones((4, 3)), np.zeros(2)), ValueError, "exact"),
+    ((np.ones((4, 3, 2)), np.zeros(3)), ValueError, "estimates"),
+    ((np.array([[np.nan, 0.0], [0.0, 0.0]]), np.zeros(2)), ValueError, "estimates"),
+    ((np.ones((4, 2)), np.array([np.inf, 0.0])), ValueError, "exact"),
+    (("abc", np.zeros(2)), TypeError, "estimates"),
+    ((np.ones((4, 2)), np.array([1j, 0])), TypeError, "exact"),
+])
+def test_gradient_stats_rejects_bad_arguments(args, exc, name):
+    with pytest.raises(exc, match=f"^{name}"):
+        gradient_stats(*args)

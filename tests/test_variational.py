@@ -13,7 +13,7 @@ import sympy as sp
 import mpmath
 from hypothesis import given
 from hypothesis import strategies as st
-from scipy.optimize import minimize
+from scipy.optimize import brentq, minimize
 
 from kexue import variational as V
 
@@ -83,6 +83,68 @@ def test_first_variation_is_integral_of_euler_lagrange_plus_boundary_term():
 def test_substitute_function_replaces_derivatives_first():
     assert sp.simplify(V.substitute_function(y * yp + ypp, y, x, sp.sin(x)) - (sp.sin(x) * sp.cos(x) - sp.sin(x))) == 0
 
+
+
+# -- second variation and conjugate points ------------------------------------------------------------
+def test_jacobi_coefficients_known_forms():
+    assert V.jacobi_coefficients(yp**2 - y**2, y, x) == (2, -2)
+    P, Q = V.jacobi_coefficients(y * sp.sqrt(1 + yp**2), y, x)  # the catenary / catenoid integrand
+    assert sp.simplify(P - y / (1 + yp**2) ** sp.Rational(3, 2)) == 0
+    assert sp.simplify(Q + ypp / (1 + yp**2) ** sp.Rational(3, 2)) == 0
+
+
+@pytest.mark.parametrize("F", [yp**2 / 2 + x * y**2 * yp, sp.sqrt(1 + yp**2) * (1 + y**2), sp.exp(x) * (yp**2 - y**3)])
+def test_second_variation_is_the_quadratic_form_of_jacobi_coefficients(F):
+    eps = sp.Symbol("epsilon")
+    y0, h = 1 + x**2 / 2, x * (1 - x)  # any curve; h vanishes at both ends
+    varied = V.substitute_function(F, y, x, y0 + eps * h)
+    d2 = sp.Integral(sp.diff(varied, eps, 2).subs(eps, 0), (x, 0, 1)).evalf(30)
+    P, Q = (V.substitute_function(c, y, x, y0) for c in V.jacobi_coefficients(F, y, x))
+    form = sp.Integral(P * h.diff(x) ** 2 + Q * h**2, (x, 0, 1)).evalf(30)
+    assert abs(d2 - form) < 1e-20
+
+
+@given(st.floats(-3.0, 3.0), st.floats(0.3, 3.0), st.floats(1.05, 3.0))
+def test_conjugate_point_of_the_oscillator_is_half_a_period_away(a, omega, stretch):
+    F = yp**2 - omega**2 * y**2  # Jacobi: h'' + omega^2 h = 0, h = sin(omega (x - a)) / omega
+    b = a + stretch * math.pi / omega
+    assert V.conjugate_point(F, y, x, 0, a, b) == pytest.approx(a + math.pi / omega, abs=1e-8)
+    assert V.conjugate_point(F, y, x, 0, a, a + math.pi / omega / stretch) is None
+    assert V.conjugate_point(-F, y, x, 0, a, b) == pytest.approx(a + math.pi / omega, abs=1e-8)  # P < 0: maxima
+
+
+@given(st.floats(1.0, 3.0))
+def test_conjugate_point_of_a_catenoid_matches_the_family_of_catenaries(k):
+    """y = cosh(kx)/k through (-1, cosh k / k): the Jacobi field vanishing at -1 is a combination of the family's
+    derivatives d/da and d/db of a cosh((x - b)/a); its next zero is the conjugate point (beyond 1 iff k tanh k < 1)."""
+    def field(u):
+        return math.sinh(k) * (math.cosh(u) - u * math.sinh(u)) + (math.cosh(k) - k * math.sinh(k)) * math.sinh(u)
+    found = V.conjugate_point(y * sp.sqrt(1 + yp**2), y, x, sp.cosh(k * x) / k, -1.0, 3.0)
+    if k * math.tanh(k) > 1:
+        assert found is not None and found < 1
+    if found is not None and found < 3.0 - 1e-6:
+        assert abs(field(k * found)) < 1e-7 * (1 + math.cosh(k * found) * k)
+        assert found == pytest.approx(brentq(field, -k + 1e-9, k * found + 0.1) / k, abs=1e-7)
+
+
+def test_conjugate_point_validates():
+    F = yp**2 - y**2
+    a_ = sp.Symbol("a")
+    cases = [((ypp**2, y, x, 0, 0, 1), ValueError, "F"), ((F, y, x, 0, 1, 1), ValueError, "b"),
+             ((F, y, x, a_ * x, 0, 1), ValueError, "curve"), ((F + a_ * y**2, y, x, 0, 0, 1), ValueError, "F"),
+             ((y * yp, y, x, 0, 0, 1), ValueError, "curve"),  # F_y'y' = 0: no Jacobi test
+             ((y * sp.sqrt(1 + yp**2), y, x, x, -1, 1), ValueError, "curve"),  # F_y'y' = y changes sign
+             ((sp.sqrt(y) * yp**2, y, x, x - 1, 0, 2), ValueError, "curve"),  # not real for x < 1
+             ((F, y, x, 0, "0", 1), TypeError, "a"), ((F, y, x, None, 0, 1), TypeError, "curve"),
+             ((F, x, x, 0, 0, 1), TypeError, "y")]
+    for args, exc, name in cases:
+        with pytest.raises(exc, match=f"^{name}:"):
+            V.conjugate_point(*args)
+    for rtol in (0.0, 0.1, float("nan")):
+        with pytest.raises(ValueError, match="^rtol:"):
+            V.conjugate_point(F, y, x, 0, 0, 1, rtol=rtol)
+    with pytest.raises(ValueError, match="^F: must contain only"):
+        V.jacobi_coefficients(ypp**2, y, x)
 
 # -- discretised functional ---------------------------------------------------------------------------
 def test_discretize_functional_arc_length_of_a_line_is_exact():

@@ -63,11 +63,15 @@ __all__ = [
     "Vocab",
     "analogy_accuracy",
     "build_vocab",
+    "cbow_loss",
+    "cbow_windows",
     "cooccurrence",
     "encode",
     "evaluate",
     "keep_probability",
     "keyed_vectors",
+    "latent_class_corpus",
+    "neighbour_purity",
     "noise_table",
     "ppmi",
     "sgns_expected_loss",
@@ -77,6 +81,7 @@ __all__ = [
     "shifted_pmi",
     "similarity_rho",
     "svd_vectors",
+    "train_cbow",
     "train_sgns",
     "train_sgns_seeds",
     "truncated_svd",
@@ -959,6 +964,179 @@ def _pair_count(name: str) -> int:
                 continue
             n += 1
     return n
+
+
+# ------------------------------------------------------------------- latent classes and CBOW
+
+
+def latent_class_corpus(
+    n_tokens: int, *, n_words: int = 200, n_classes: int = 5, p_next: float = 0.6, zipf: float = 1.0,
+    seed: int = 0,
+) -> tuple[Encoded, np.ndarray]:
+    """A token stream from a hidden Markov model with ``n_classes`` latent word classes: ``(encoded, labels)``.
+
+    The class sequence is a Markov chain that moves from class :math:`a` to :math:`a + 1 \\bmod K` with
+    probability ``p_next`` and to each other class (itself included) with :math:`(1 - p)/(K - 1)`; given its
+    class :math:`a`, a token is word :math:`a + K r` with probability :math:`\\propto (r + 1)^{-s}` (``zipf``
+    = :math:`s`), :math:`r = 0, 1, \\dots`. Word :math:`w` belongs to class ``labels[w]`` :math:`= w \\bmod K`:
+    words of one class have the same context distributions and differ only in frequency, so a good word
+    vector groups them (:func:`neighbour_purity`). One sentence; a prefix of the stream is a smaller corpus.
+
+    ``n_tokens``, ``n_words`` (``>= n_classes``), ``n_classes`` (``>= 2``): ints; ``p_next`` in [0, 1];
+    ``zipf`` a finite real ``>= 0``; ``seed`` an int in ``[0, 2**32)``.
+    """
+    checks.count(n_tokens, "n_tokens", maximum=_MAX_ID)
+    checks.count(n_classes, "n_classes", minimum=2)
+    checks.count(n_words, "n_words", minimum=n_classes, maximum=_MAX_ID)
+    p_next = checks.real(p_next, "p_next", nonnegative=True)
+    if p_next > 1:
+        raise ValueError(f"p_next: a probability in [0, 1], got {p_next}")
+    zipf = checks.real(zipf, "zipf", nonnegative=True)
+    checks.count(seed, "seed", minimum=0, maximum=_MAX_SEED)
+    rng = np.random.default_rng(seed)
+    K = n_classes
+    others = np.array([0, *range(2, K)])  # class steps other than +1
+    step = np.where(rng.random(n_tokens) < p_next, 1, others[rng.integers(0, K - 1, n_tokens)])
+    cls = (rng.integers(0, K) + np.cumsum(step) - step[0]) % K
+    labels = np.arange(n_words) % K
+    ids = np.empty(n_tokens, np.int64)
+    for a in range(K):
+        words = np.flatnonzero(labels == a)
+        p = (np.arange(words.size) + 1.0) ** -zipf
+        at = cls == a
+        ids[at] = words[rng.choice(words.size, int(at.sum()), p=p / p.sum())]
+    return Encoded(ids.astype(np.int32), np.zeros(n_tokens, np.int32)), labels
+
+
+def neighbour_purity(vectors: np.ndarray, labels: np.ndarray, k: int = 5) -> float:
+    """Nearest-neighbour class purity: the mean, over the rows, of the share of each row's ``k`` nearest other
+    rows (by cosine similarity) that carry its label. 1 when every neighbourhood is one class; about
+    :math:`\\sum_a q_a^2` (class shares :math:`q_a`) for vectors that ignore the classes.
+
+    ``vectors``: a finite real (V, d) array without zero rows; ``labels``: V integer labels; ``k``: an int in
+    ``[1, V)``. Ties are broken by row order.
+    """
+    X = checks.array(vectors, "vectors", ndim=2, kinds="iuf").astype(np.float64)
+    y = checks.array(labels, "labels", ndim=1, kinds="iu")
+    if y.shape != (X.shape[0],):
+        raise ValueError(f"labels: need one label per row of vectors {X.shape}, got shape {y.shape}")
+    checks.count(k, "k", maximum=X.shape[0] - 1)
+    norms = np.linalg.norm(X, axis=1)
+    if np.any(norms == 0):
+        raise ValueError(f"vectors: {int(np.sum(norms == 0))} zero row(s) have no direction; leave them out")
+    U = X / norms[:, None]
+    S = U @ U.T
+    np.fill_diagonal(S, -np.inf)
+    nearest = np.argsort(-S, axis=1, kind="stable")[:, :k]
+    return float(np.mean(y[nearest] == y[:, None]))
+
+
+def cbow_windows(encoded: Encoded, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """The context of every position of the stream: ``ctx`` (T, 2w) int32 word ids at offsets
+    :math:`-w..-1, 1..w` and ``mask`` (T, 2w) float32, 1 where that offset lies inside the stream and the
+    sentence (elsewhere ``ctx`` is 0 and the mask 0)."""
+    ids, sid = _check_encoded(encoded)
+    checks.count(window, "window")
+    T = ids.size
+    offsets = np.r_[-window:0, 1:window + 1]
+    pos = np.arange(T)[:, None] + offsets[None, :]
+    inside = (pos >= 0) & (pos < T)
+    posc = np.clip(pos, 0, T - 1)
+    mask = inside & (sid[posc] == sid[:, None])
+    return np.where(mask, ids[posc], 0).astype(np.int32), mask.astype(np.float32)
+
+
+def cbow_loss(w_in: jax.Array, w_out: jax.Array, ctx: jax.Array, mask: jax.Array, target: jax.Array) -> jax.Array:
+    """Full-softmax CBOW (the article's model), mean over the batch:
+
+    .. math::
+
+        h = \\sum_{o} m_o\\, W_{\\rm in}[c_o] = b^\\top W_{\\rm in}, \\qquad
+        \\ell = -\\log \\operatorname{softmax}(h^\\top W_{\\rm out})_{x},
+
+    with :math:`b` the bag of context words (``ctx`` (B, 2w) ids, ``mask`` (B, 2w) weights) and :math:`x` the
+    centre word (``target`` (B,)). ``w_in`` is (V, n), ``w_out`` (n, V): an :math:`N \\to n \\to N` network.
+    """
+    h = jnp.einsum("bo,bod->bd", mask, w_in[ctx])
+    logits = h @ w_out
+    return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits), target[:, None], axis=1))
+
+
+def train_cbow(
+    encoded: Encoded, vocab_size: int, *, dims: Sequence[int], lengths: Sequence[int], key: jax.Array,
+    starts: Sequence[int] | None = None, window: int = 2, steps: int = 3000, batch: int = 256, lr: float = 0.02,
+    chunk: int = 1000,
+) -> list[np.ndarray]:
+    """Several full-softmax CBOW models (:func:`cbow_loss`) trained at once by Adam through
+    :func:`kexue.train.run`: model :math:`m` has ``dims[m]`` hidden units and sees the ``lengths[m]`` tokens
+    of the stream from position ``starts[m]`` on (default 0; contexts outside that stretch masked). Several
+    corpora can thus share one call, concatenated into one stream with distinct sentence ids. Returns each model's word vectors :math:`W_{\\rm in}`
+    ((V, ``dims[m]``) float32 NumPy).
+
+    The models are independent: their losses are summed, and Adam's update is elementwise, so training them
+    together is training each alone (with the same step keys). They share shapes — :math:`W_{\\rm in}` is
+    (M, V, max dims) with the surplus hidden units masked to zero — so one compiled program serves them all.
+    Each step draws ``batch`` centre positions per model, uniformly from its prefix. Initialisation: normal
+    entries of scale :math:`1/\\sqrt{n}` in :math:`W_{\\rm in}`, zeros in :math:`W_{\\rm out}`.
+
+    ``dims``/``lengths``/``starts``: equally long non-empty sequences of ints, ``dims`` and ``lengths``
+    ``>= 1``, ``starts >= 0``, each stretch inside the stream;
+    ``vocab_size`` must exceed every id; ``key`` a PRNG key; ``window``, ``steps``, ``batch``, ``chunk``
+    ints ``>= 1``; ``lr`` a finite real ``> 0``.
+    """
+    import optax
+
+    from kexue.train import init_state, supervised_step
+
+    ids, _ = _check_encoded(encoded)
+    checks.count(vocab_size, "vocab_size", maximum=_MAX_ID)
+    if ids.max() >= vocab_size:
+        raise ValueError(f"vocab_size: the ids reach {int(ids.max())}, beyond vocab_size = {vocab_size}")
+    checks.prng_key(key)
+    for name, v in (("window", window), ("steps", steps), ("batch", batch), ("chunk", chunk)):
+        checks.count(v, name)
+    lr = checks.real(lr, "lr", positive=True)
+    if isinstance(dims, (str, bytes)) or isinstance(lengths, (str, bytes)):
+        raise TypeError("dims: expected sequences of ints for dims and lengths")
+    dims = [checks.count(d, "dims") for d in dims]
+    lengths = [checks.count(n, "lengths", maximum=ids.size) for n in lengths]
+    if not dims or len(dims) != len(lengths):
+        raise ValueError(f"dims: need one dimension per length, got {len(dims)} and {len(lengths)}")
+    if starts is None:
+        starts = [0] * len(dims)
+    if isinstance(starts, (str, bytes)):
+        raise TypeError("starts: expected a sequence of ints")
+    starts = [checks.count(a, "starts", minimum=0) for a in starts]
+    if len(starts) != len(dims):
+        raise ValueError(f"starts: need one start per model, got {len(starts)} for {len(dims)} models")
+    if any(a + n > ids.size for a, n in zip(starts, lengths)):
+        raise ValueError(f"starts: a stretch starts + lengths passes the end of the stream ({ids.size} tokens)")
+    M, D, V = len(dims), max(dims), vocab_size
+    ctx, mask = cbow_windows(encoded, window)
+    offsets = np.r_[-window:0, 1:window + 1]
+    data = jax.device_put((jnp.asarray(ids), jnp.asarray(ctx), jnp.asarray(mask)))
+    a_m = jnp.asarray(starts, jnp.int32)[:, None]
+    n_m = jnp.asarray(lengths, jnp.int32)[:, None]
+    hidden = jnp.asarray(np.arange(D)[None, :] < np.asarray(dims)[:, None], jnp.float32)  # (M, D)
+    scale = jnp.asarray(1 / np.sqrt(dims), jnp.float32)[:, None, None]
+    k_init, k_run = jax.random.split(key)
+    params = {"w_in": jax.random.normal(k_init, (M, V, D), jnp.float32) * scale * hidden[:, None, :],
+              "w_out": jnp.zeros((M, D, V), jnp.float32)}
+
+    def loss(p, batch_, k):
+        tokens, ctx_all, mask_all = data
+        t = a_m + jax.random.randint(k, (M, batch), 0, n_m)  # centre positions, per model
+        ctx_pos = t[..., None] + offsets
+        inside = ((ctx_pos >= a_m[..., None]) & (ctx_pos < (a_m + n_m)[..., None])).astype(jnp.float32)
+        per_model = jax.vmap(cbow_loss)(p["w_in"] * hidden[:, None, :], p["w_out"], ctx_all[t],
+                                        mask_all[t] * inside, tokens[t])
+        return jnp.sum(per_model)
+
+    opt = optax.adam(lr)
+    state, _ = run(supervised_step(loss, opt), init_state(params, opt), steps=steps, key=k_run,
+                   chunk=min(chunk, steps), progress=False)
+    w_in = np.asarray(state.params["w_in"])
+    return [w_in[m, :, :d] for m, d in enumerate(dims)]
 
 
 # ---------------------------------------------------------------------------------------- checks

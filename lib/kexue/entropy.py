@@ -13,7 +13,8 @@ If the vectors lie on the sphere of radius ``sqrt(κ n)`` in ``R^n`` with indepe
   ``c = (√(1 + 4κ²) - 1) / (2κ)`` (``½ log((√5 - 1)/2) = -0.2406`` for ``κ = 1``);
 * :func:`dimension_threshold` -- the ``n`` at which ``2 log N + h_n`` reaches 0: asymptotic
   (``-4 log N / log(1 - c²)``, i.e. ``8.3123 log N`` for ``κ = 1``) or exact (a root of the quadrature);
-* :func:`pair_entropy` -- the exact entropy of the ``N × M`` softmax, by ``logsumexp``.
+* :func:`pair_entropy` -- the exact entropy of the ``N × M`` softmax, by ``logsumexp``;
+* :func:`knee_dimension` -- where a quality-versus-dimension curve has made a given share of its gain.
 
 Arguments are checked through :mod:`kexue.checks`: wrong types (bools, strings, complex, None) raise
 ``TypeError``, wrong values (NaN/inf, ``n < 2``, ``κ <= 0``, empty or mismatched arrays) ``ValueError``; both
@@ -39,6 +40,7 @@ __all__ = [
     "angle_density",
     "dimension_threshold",
     "h_n",
+    "knee_dimension",
     "laplace_slope",
     "pair_entropy",
     "sphere_sample",
@@ -474,3 +476,41 @@ def _compute_dtype(dtype: Any) -> np.dtype:
     if np.dtype(dtype).kind in "iu":
         return np.dtype(jnp.result_type(float))
     return np.dtype(jnp.promote_types(jax.dtypes.canonicalize_dtype(dtype), jnp.float32))
+
+
+# -- where a quality curve saturates ----------------------------------------------------------------------
+def knee_dimension(dims: Any, scores: Any, fraction: float = 0.9) -> np.ndarray:
+    """The smallest dimension at which a score has made ``fraction`` of its gain: the "knee" of the curve.
+
+    With dimensions ``n_0 < n_1 < … < n_{K-1}`` and scores ``s_k``, the gains are ``g_k = s_k - s_0`` and
+    the target is ``q · max_k g_k`` (``q`` = ``fraction``).  The knee is the first ``n_k`` with
+    ``g_k >= q · max g``, refined by linear interpolation in ``log n`` between ``n_{k-1}`` and ``n_k``; a
+    curve that never rises above ``s_0`` has its knee at ``n_0``.  The knee lies in ``[n_0, n_argmax s]``, does
+    not change when the scores are shifted or multiplied by a positive constant, and does not depend on the
+    scores after the maximum.
+
+    ``dims``: a 1-D array of at least two strictly increasing positive reals; ``scores``: a finite real array
+    whose last axis matches ``dims`` (leading axes are independent curves, e.g. bootstrap replicates);
+    ``fraction``: a real in ``(0, 1]``.  Returns an array of the leading shape (0-d for one curve).
+    """
+    n = checks.array(dims, "dims", ndim=1, kinds="iuf").astype(np.float64)
+    if n.size < 2 or not np.all(np.isfinite(n)) or n.min() <= 0 or np.any(np.diff(n) <= 0):
+        raise ValueError(f"dims: need at least two strictly increasing positive finite dimensions, got {n}")
+    s = checks.array(scores, "scores", kinds="iuf").astype(np.float64)
+    if s.ndim == 0 or s.shape[-1] != n.size:
+        raise ValueError(f"scores: the last axis must have one score per dimension ({n.size}), got shape {s.shape}")
+    if not np.all(np.isfinite(s)):
+        raise ValueError("scores: contains NaN/inf")
+    q = checks.real(fraction, "fraction", positive=True)
+    if q > 1:
+        raise ValueError(f"fraction: must lie in (0, 1], got {q}")
+    gain = s - s[..., :1]
+    target = q * gain.max(axis=-1, keepdims=True)
+    k = np.argmax(gain >= target, axis=-1)  # the first index reaching the target (0 when the curve never rises)
+    prev = np.maximum(k - 1, 0)
+    g_lo = np.take_along_axis(gain, prev[..., None], -1)[..., 0]
+    g_hi = np.take_along_axis(gain, k[..., None], -1)[..., 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(k > 0, (target[..., 0] - g_lo) / (g_hi - g_lo), 0.0)
+    log_n = np.log(n)
+    return np.exp(log_n[prev] + np.clip(t, 0.0, 1.0) * (log_n[k] - log_n[prev]))

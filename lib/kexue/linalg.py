@@ -4,7 +4,7 @@ Everything here is a *truncated power series*, written so a chapter can watch it
 
 * :func:`expm_partial_sums`, :func:`expm_series` -- ``exp(A) = sum_{n>=0} A^n / n!``;
 * :func:`exp_tail_bound` -- the a-priori bound on what the truncated exponential series leaves out;
-* :func:`log1p_series` -- ``ln(I + A) = sum_{n>=1} (-1)^(n-1) A^n / n``;
+* :func:`log1p_partial_sums`, :func:`log1p_series` -- ``ln(I + A) = sum_{n>=1} (-1)^(n-1) A^n / n``;
 * :func:`logdet_partial_sums`, :func:`logdet_series` -- ``ln det(I + J) = sum_{k>=1} (-1)^(k-1) Tr(J^k) / k``;
 * :func:`hutchinson_trace`, :func:`hutchinson_logdet` -- unbiased Monte-Carlo versions with Rademacher probes.
 
@@ -43,6 +43,7 @@ __all__ = [
     "expm_series",
     "hutchinson_logdet",
     "hutchinson_trace",
+    "log1p_partial_sums",
     "log1p_series",
     "logdet_partial_sums",
     "logdet_series",
@@ -220,6 +221,21 @@ def _sign(n: jax.Array) -> jax.Array:
 
 
 @partial(jax.jit, static_argnames="terms")
+def _log1p_partial_sums(A: jax.Array, terms: int) -> jax.Array:
+    """L_N = sum_{n=1}^{N} (-1)^(n-1) A^n / n for N = 1..terms."""
+
+    def step(carry, n):
+        power, total = carry
+        power = power @ A
+        total = total + _sign(n) * power / n
+        return (power, total), total
+
+    identity = jnp.eye(A.shape[0], dtype=A.dtype)
+    _, sums = jax.lax.scan(step, (identity, jnp.zeros_like(A)), jnp.arange(1, terms + 1, dtype=A.real.dtype))
+    return sums
+
+
+@partial(jax.jit, static_argnames="terms")
 def _log1p_series(A: jax.Array, terms: int) -> jax.Array:
     def step(carry, n):
         power, total = carry
@@ -231,13 +247,48 @@ def _log1p_series(A: jax.Array, terms: int) -> jax.Array:
     return total
 
 
+def log1p_partial_sums(A: jax.Array, terms: int) -> jax.Array:
+    """All partial sums of the logarithm series, stacked: ``L[N-1] = sum_{n=1}^{N} (-1)^(n-1) A^n / n``.
+
+    When it converges: the series converges exactly when every eigenvalue ``λ`` of ``A`` either has
+    ``|λ| < 1``, or has ``|λ| = 1``, ``λ != -1`` and is semisimple (all its Jordan blocks are 1 x 1).
+
+    * Inside the unit disc it converges absolutely and geometrically.
+    * On the unit circle, away from -1, it converges only conditionally, with an error of order ``1/N``
+      after ``N`` terms.  For ``A = I`` the partial sums are the alternating harmonic sums times ``I``;
+      they tend to ``(ln 2) I`` with an error between ``1/(2(N+1))`` and ``1/(N+1)``.
+    * At ``λ = -1`` the scalar series is ``-sum 1/n``, which diverges to ``-inf`` (like ``-ln N``).
+    * A Jordan block of size >= 2 at ``|λ| = 1`` diverges: ``J^n`` has the entry ``n λ^(n-1)``, so that
+      entry of the series adds ``±λ^(n-1)``, terms that do not tend to 0.
+
+    Where it converges, the limit is the principal logarithm of ``I + A`` (on the circle by Abel's
+    theorem), and ``exp(ln(I + A)) = I + A``.  ``|A|_2 < 1`` is merely a sufficient condition.  This
+    function does not test convergence: elsewhere it returns whatever the truncation gives (or raises
+    FloatingPointError on overflow).
+
+    Args:
+        A: a square ``k x k`` matrix (real or complex, finite).
+        terms: the number of partial sums, ``N = 1 .. terms`` (``terms * k * k <= MAX_VALUES``).
+
+    Returns:
+        An array of shape ``(terms, k, k)``; one compilation serves every truncation.
+    """
+    M = _square_matrix(A, "A")
+    terms = _terms(terms)
+    if terms * M.shape[0] ** 2 > MAX_VALUES:
+        raise ValueError(f"terms: {terms} partial sums of a {M.shape[0]} x {M.shape[0]} matrix exceed "
+                         f"{MAX_VALUES:.0e} values")
+    return _finite(_log1p_partial_sums(M, terms), "log1p_partial_sums")
+
+
 def log1p_series(A: jax.Array, terms: int) -> jax.Array:
     """The truncated series ``ln(I + A) ~ sum_{n=1}^{terms} (-1)^(n-1) A^n / n``.
 
-    The series converges exactly when the spectral radius of ``A`` is < 1 (and ``|A|_2 < 1`` is merely a
-    sufficient condition); the limit is the principal logarithm, and ``exp(ln(I + A)) = I + A``.
-    For spectral radius >= 1 the partial sums diverge and this function returns whatever the
-    truncation gives (or raises FloatingPointError on overflow) -- it does not test convergence.
+    The last partial sum of :func:`log1p_partial_sums`, without storing the others; see there for when the
+    series converges (not "exactly when the spectral radius is < 1": it also converges, slowly, for
+    semisimple eigenvalues on the unit circle other than -1, e.g. to ``(ln 2) I`` for ``A = I``).
+    ``|A|_2 < 1`` is merely sufficient.  It does not test convergence: where the series diverges it
+    returns whatever the truncation gives (or raises FloatingPointError on overflow).
     """
     M = _square_matrix(A, "A")
     return _finite(_log1p_series(M, _terms(terms)), "log1p_series")

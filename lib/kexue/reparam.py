@@ -14,6 +14,14 @@ Per-sample gradient estimators of ``∇_θ L`` (average them for the estimate, t
   black box, ``b`` a constant baseline);
 * :func:`reparam_grad` -- ``∇_θ f(g_θ(ε))`` with ``ε ~ q`` (needs ``f`` and ``g`` differentiable).
 
+Inside a model's loss (a discrete VAE), where the estimator is the gradient of a surrogate:
+
+* :func:`score_function_surrogate` -- ``stop_gradient(f(z) - b) · log p_θ(z)``, whose gradient is the
+  score-function estimate;
+* :func:`categorical_kl_uniform` -- ``KL(softmax(o) ‖ Uniform{1..k})``, the KL term of a categorical latent;
+* :func:`gradient_stats` -- variance, squared bias and largest z-score of stacked gradient estimates against
+  the exact gradient.
+
 Arguments are validated eagerly through :mod:`kexue.checks`: wrong types raise ``TypeError``, wrong values
 (``τ <= 0``, NaN/inf or empty logits, parameters or samples, mismatched shapes, a result that overflows) raise
 ``ValueError``; both messages start with the argument's name.  Inside ``jax.jit`` (traced values) only shapes
@@ -31,12 +39,15 @@ import numpy as np
 from kexue import checks
 
 __all__ = [
+    "categorical_kl_uniform",
     "gaussian_reparam",
+    "gradient_stats",
     "gumbel_max",
     "gumbel_noise",
     "gumbel_softmax",
     "reparam_grad",
     "score_function_grad",
+    "score_function_surrogate",
 ]
 
 
@@ -354,3 +365,99 @@ def reparam_grad(f: Callable[[Any], Any], g: Callable[[Any, Any], Any], theta: A
     _scalar_out(lambda th, e: f(g(th, e)), (theta, one), "f(g(theta, eps))", integers=False)
     est = jax.vmap(jax.grad(lambda th, e: f(g(th, e))), in_axes=(None, 0))(theta, eps)
     return _finite_estimates(est, "f, g")
+
+
+# -- estimators inside a loss ------------------------------------------------------------------------
+def score_function_surrogate(f_value: Any, log_prob: Any, baseline: Any = 0.0) -> jax.Array:
+    """The surrogate ``stop_gradient(f(z_i) - b_i) · log p_θ(z_i)``, elementwise, for samples ``z_i ~ p_θ``.
+
+    Its gradient in ``θ`` is the score-function (REINFORCE) estimate ``(f(z_i) - b_i) ∇_θ log p_θ(z_i)``
+    of :func:`score_function_grad`, so adding its mean to a loss lets ``jax.grad`` (and an optimizer) use that
+    estimator for the part ``E_{p_θ}[f]`` of the loss; ``f(z_i)`` and ``b_i`` are constants to ``jax.grad``.
+    The estimate is unbiased for every baseline ``b`` that does not depend on ``z_i`` (it may depend on
+    anything else: the data point, a running mean of ``f``), because ``E[∇_θ log p_θ(z)] = 0``.  Its value is
+    *not* the objective (the samples give ``f``'s estimate); only its gradient is meaningful.
+
+    Args:
+        f_value: ``f(z_i)`` per sample (a real array; gradients are stopped).
+        log_prob: ``log p_θ(z_i)`` per sample, differentiable in ``θ``; broadcasts with ``f_value``.
+        baseline: ``b`` (a real scalar or an array broadcasting with ``f_value``; gradients are stopped).
+
+    Returns:
+        The elementwise surrogate, of the broadcast shape of the three arguments.
+
+    Raises:
+        TypeError: a non-real argument.
+        ValueError: NaN/inf (concrete values), empty arrays, or shapes that do not broadcast.
+    """
+    f = _floating(f_value, "f_value")
+    lp = _floating(log_prob, "log_prob")
+    b = _floating(baseline, "baseline")
+    try:
+        jnp.broadcast_shapes(f.shape, lp.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"f_value, log_prob, baseline: must broadcast together, got shapes {f.shape}, {lp.shape} "
+                         f"and {b.shape}") from None
+    return jax.lax.stop_gradient(f - b) * lp
+
+
+def categorical_kl_uniform(logits: Any) -> jax.Array:
+    """``KL(softmax(o) ‖ Uniform{1..k}) = Σ_i p_i log p_i + log k`` along the last axis, in nats.
+
+    The KL term of a ``k``-way categorical latent with a uniform prior: ``0`` exactly when ``p`` is uniform, at
+    most ``log k`` (reached as ``p`` tends to a one-hot), and equal to ``log k - H(p)``.  Computed from
+    ``log_softmax`` (stable for large logits; ``p_i log p_i → 0`` for vanishing ``p_i``).
+
+    Args:
+        logits: array ``(..., k)``, finite, non-empty; the last axis indexes the categories.
+
+    Returns:
+        An array of shape ``logits.shape[:-1]``.
+
+    Raises:
+        TypeError: non-real logits.
+        ValueError: NaN/inf, empty or scalar logits (values of traced logits are not checked).
+    """
+    o = _logits(logits)
+    log_p = jax.nn.log_softmax(o, axis=-1)
+    return jnp.sum(jnp.exp(log_p) * log_p, axis=-1) + jnp.log(o.shape[-1]).astype(o.dtype)
+
+
+def gradient_stats(estimates: Any, exact: Any) -> dict[str, float]:
+    """Statistics of ``n`` independent gradient estimates ``g_1..g_n`` (rows) against the exact gradient ``∇``.
+
+    * ``var`` -- the total variance of one estimate, ``tr Cov(g) = Σ_j Var(g_j)`` (sample variances, ``ddof=1``);
+    * ``var_se`` -- its standard error, from the spread of ``‖g_i - ḡ‖²``;
+    * ``bias2`` -- the squared bias ``‖E g - ∇‖²``, estimated without the noise of the mean:
+      ``‖ḡ - ∇‖² - var / n`` (unbiased for it; it can come out negative when the bias is below the noise);
+    * ``z`` -- the largest ``|ḡ_j - ∇_j| / SE_j`` over the components whose estimates vary;
+      components that never vary are compared exactly and count as ``inf`` if they differ.  For an unbiased
+      estimator ``z`` exceeds 5 with probability below ``d · 6e-7`` for ``d`` components (normal approximation).
+
+    Args:
+        estimates: array ``(n, d)`` (or ``(n,)`` for one component), ``n >= 2``, finite.
+        exact: array of shape ``(d,)`` (or a scalar), finite.
+
+    Returns:
+        ``{"var", "var_se", "bias2", "z"}`` as floats.
+
+    Raises:
+        TypeError: non-real arrays.  ValueError: NaN/inf, fewer than two estimates, mismatched shapes.
+    """
+    g = checks.array(estimates, "estimates", ndim=(1, 2), kinds="iuf", min_size=2).astype(float)
+    g = g.reshape(g.shape[0], -1)
+    if g.shape[0] < 2:
+        raise ValueError(f"estimates: need at least 2 estimates (rows), got {g.shape[0]}")
+    e = checks.array(exact, "exact", ndim=(0, 1), kinds="iuf").astype(float).reshape(-1)
+    if e.size != g.shape[1]:
+        raise ValueError(f"exact: expected {g.shape[1]} components (the columns of estimates), got {e.size}")
+    n = g.shape[0]
+    mean = g.mean(0)
+    sq = np.sum((g - mean) ** 2, axis=1) * n / (n - 1)
+    var = float(sq.mean())
+    varies = np.any(g != g[0], axis=0)  # a constant column is compared exactly (its mean may round)
+    se = g.std(0, ddof=1) / np.sqrt(n)
+    diff = np.abs(np.where(varies, mean, g[0]) - e)
+    z = np.where(varies, diff / np.where(varies, se, 1.0), np.where(diff > 0, np.inf, 0.0))
+    return {"var": var, "var_se": float(sq.std(ddof=1) / np.sqrt(n)), "bias2": float(np.sum((mean - e) ** 2) - var / n),
+            "z": float(z.max())}

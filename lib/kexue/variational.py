@@ -7,7 +7,9 @@ applied function ``y = sympy.Function("y")(x)``:
   Euler--Lagrange equation;
 * :func:`beltrami` -- :math:`F - y' F_{y'}`, constant along extremals when :math:`F` has no explicit :math:`x`;
 * :func:`substitute_function` and :func:`first_variation` -- put a concrete curve into :math:`F`, and
-  :math:`\\frac{d}{d\\varepsilon} J[y_0 + \\varepsilon\\eta]\\big|_{\\varepsilon=0}`.
+  :math:`\\frac{d}{d\\varepsilon} J[y_0 + \\varepsilon\\eta]\\big|_{\\varepsilon=0}`;
+* :func:`jacobi_coefficients` and :func:`conjugate_point` -- the second variation
+  :math:`\\int (P h'^2 + Q h^2)\\,dx` and the first zero of Jacobi's equation (sufficiency).
 
 Numeric (JAX, y measured *downwards* wherever gravity enters):
 
@@ -41,7 +43,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import sympy as sp
-from scipy.integrate import quad
+from scipy.integrate import quad, solve_ivp
 from scipy.optimize import brentq
 from sympy.calculus.euler import euler_equations
 
@@ -52,6 +54,7 @@ __all__ = [
     "catenary",
     "catenary_through",
     "chain_nodes",
+    "conjugate_point",
     "curve_descent_time",
     "cycloid",
     "cycloid_through",
@@ -59,6 +62,7 @@ __all__ = [
     "euler_lagrange",
     "fermat_vertex",
     "first_variation",
+    "jacobi_coefficients",
     "polyline_times",
     "substitute_function",
     "weighted_fermat_angles",
@@ -203,6 +207,116 @@ def first_variation(
     varied = substitute_function(F, y, x, _sympy_expr(curve, "curve") + eps * _sympy_expr(eta, "eta"))
     integrand = sp.diff(varied, eps).subs(eps, 0)
     return sp.integrate(sp.expand(integrand), (x, a, b))
+
+
+def jacobi_coefficients(F: sp.Expr, y: sp.Expr, x: sp.Symbol) -> tuple[sp.Expr, sp.Expr]:
+    """The coefficients :math:`(P, Q)` of the second variation of a first-order functional.
+
+    For :math:`J[y] = \\int_a^b F(x, y, y')\\,dx` and :math:`h(a) = h(b) = 0`,
+
+    .. math::
+
+        \\frac{d^2}{d\\varepsilon^2} J[y + \\varepsilon h]\\Big|_{\\varepsilon=0}
+            = \\int_a^b \\big(P\\,h'^2 + Q\\,h^2\\big)\\,dx, \\qquad
+        P = F_{y'y'}, \\quad Q = F_{yy} - \\frac{d}{dx} F_{yy'}
+
+    (the cross term :math:`2F_{yy'}hh' = F_{yy'}(h^2)'` is integrated by parts).  Its Euler--Lagrange
+    equation is Jacobi's (accessory) equation :math:`(P h')' - Q h = 0`; see :func:`conjugate_point`.
+    :math:`P` and :math:`Q` are returned written with ``y`` and its derivatives (``Q`` may contain
+    :math:`y''`), ready for :func:`substitute_function`.
+
+    Raises TypeError for a ``y``/``x`` that is not an applied function and its symbol, or an ``F`` that is
+    not an expression; ValueError when ``F`` contains :math:`y''` or higher derivatives.
+    """
+    _applied_function(y, x)
+    F = _sympy_expr(F, "F")
+    higher = [d for d in F.atoms(sp.Derivative) if d.expr == y and d.derivative_count > 1]
+    if higher:
+        raise ValueError(f"F: must contain only x, y and y', found {higher}")
+    yp = y.diff(x)
+    P = sp.diff(F, yp, 2)
+    Q = sp.diff(F, y, 2) - sp.diff(sp.diff(F, y, yp), x)
+    return P, Q
+
+
+def conjugate_point(
+    F: sp.Expr, y: sp.Expr, x: sp.Symbol, curve: sp.Expr, a: float, b: float, *, rtol: float = 1e-10
+) -> float | None:
+    """The first point conjugate to ``a`` along the extremal ``curve`` in :math:`(a, b]`, or ``None``.
+
+    With :math:`P, Q` from :func:`jacobi_coefficients` evaluated on :math:`y = y_0(x)` (``curve``), solve
+    Jacobi's equation
+
+    .. math::
+
+        \\frac{d}{dx}\\big(P\\,h'\\big) - Q\\,h = 0, \\qquad h(a) = 0, \\quad h'(a) = 1,
+
+    as the first-order system :math:`h' = w/P`, :math:`w' = Q h` (:math:`w = P h'`, so no derivative of
+    :math:`P` is needed) with SciPy's ``solve_ivp`` (DOP853) and return the first zero :math:`x^* > a` of
+    :math:`h` (located by the solver's event search on its dense output).  Jacobi's theorem: if
+    :math:`P > 0` on :math:`[a, b]` and there is no conjugate point in :math:`(a, b]`, the extremal is a
+    (weak) local minimum with fixed ends; if a conjugate point lies inside :math:`(a, b)`, it is not a
+    minimum -- some nearby curve with the same ends has a smaller :math:`J`.  (With :math:`P < 0`, read
+    maximum.)  The test is meaningful only when ``curve`` is an extremal (:math:`E[y_0] = 0`).
+
+    Args:
+        F: a first-order integrand :math:`F(x, y, y')` written with ``y`` and ``y.diff(x)``.
+        y, x: the applied function and its variable, as in :func:`euler_lagrange`.
+        curve: the extremal :math:`y_0`, an expression in ``x`` alone.
+        a, b: the interval, ``a < b``, finite.  rtol: the solver's relative tolerance, in ``(0, 1e-3]``.
+
+    Raises:
+        TypeError: as :func:`jacobi_coefficients`; non-real ``a``, ``b``, ``rtol``.
+        ValueError: ``a >= b``; ``rtol`` out of range; ``curve`` or ``F`` with symbols other than ``x``
+            once the curve is substituted; :math:`P` or :math:`Q` not finite and real on ``[a, b]``, or
+            :math:`P` vanishing or changing sign there (checked on 1001 points; the strengthened Legendre
+            condition, without which Jacobi's test does not apply).
+        RuntimeError: the ODE solver fails (e.g. the coefficients blow up between the checked points).
+    """
+    P, Q = jacobi_coefficients(F, y, x)
+    curve = _sympy_expr(curve, "curve")
+    if curve.free_symbols - {x}:
+        extra = sorted(map(str, curve.free_symbols - {x}))
+        raise ValueError(f"curve: must be an expression in {x} alone, found symbols {extra}")
+    a, b = checks.real(a, "a"), checks.real(b, "b")
+    if not a < b:
+        raise ValueError(f"b: must exceed a, got a={a}, b={b}")
+    rtol = checks.real(rtol, "rtol", positive=True, hi=1e-3)
+    Ps, Qs = (substitute_function(c, y, x, curve) for c in (P, Q))
+    extra = (Ps.free_symbols | Qs.free_symbols) - {x}
+    if extra:
+        raise ValueError(f"F: has symbols other than {x} once the curve is substituted: {sorted(map(str, extra))}")
+    P_num, Q_num = (sp.lambdify(x, c, modules="numpy") for c in (Ps, Qs))
+
+    def evaluate(f: Callable[[np.ndarray], np.ndarray], xs: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return np.asarray(np.broadcast_to(f(xs), xs.shape))
+
+    grid = np.linspace(a, b, 1001)
+    Pg, Qg = evaluate(P_num, grid), evaluate(Q_num, grid)
+    for name, values in (("F_y'y'", Pg), ("F_yy - (F_yy')'", Qg)):
+        if values.dtype.kind == "c" or not np.all(np.isfinite(values)):
+            raise ValueError(f"curve: {name} is not finite and real along the curve on [{a}, {b}]")
+    if not (np.all(Pg > 0) or np.all(Pg < 0)):
+        raise ValueError(f"curve: F_y'y' must keep one sign on [{a}, {b}] (strengthened Legendre condition); "
+                         f"it ranges over [{Pg.min():.3g}, {Pg.max():.3g}]")
+
+    def rhs(t: float, state: np.ndarray) -> list[float]:
+        h, w = state
+        return [w / float(P_num(t)), float(Q_num(t)) * h]
+
+    def zero(t: float, state: np.ndarray) -> float:
+        return state[0]
+
+    # h starts upwards (h'(a) = 1), so its first zero is a descent
+    zero.terminal, zero.direction = True, -1  # type: ignore[attr-defined]
+    scale = float(np.max(np.abs(Pg)))
+    sol = solve_ivp(rhs, (a, b), [0.0, float(P_num(a))], method="DOP853", events=zero, rtol=rtol,
+                    atol=rtol * 1e-3 * np.array([b - a, scale]))
+    if sol.status == -1:
+        raise RuntimeError(f"solve_ivp failed on Jacobi's equation: {sol.message}")
+    hits = sol.t_events[0]
+    return float(hits[0]) if len(hits) else None
 
 
 # -- discretised functionals --------------------------------------------------------------------------
