@@ -10,7 +10,7 @@ import mpmath as mp
 import numpy as np
 import optax
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from kexue import gan, train
@@ -130,12 +130,20 @@ def _close(got, exact, scale):
     assert err <= mp.mpf(1e-12) * scale, (np.asarray(got), [float(e) for e in exact])
 
 
+def _no_subnormals(x: np.ndarray) -> bool:
+    """No entry of ``x`` is subnormal (0 < |x| < 2.2e-308): XLA on the CPU flushes subnormal inputs to zero,
+    so such a state is not the state the field is asked about (``assume`` skips it)."""
+    a = np.abs(np.asarray(x, dtype=np.float64))
+    return not np.any((a > 0) & (a < np.finfo(np.float64).tiny))
+
+
 @given(s=state4, k=st.integers(-1000, 1000))
 def test_wgan_field_at_any_scale_of_phi(s, k):
     """φ̇ = -θ/‖φ‖ + aφ/‖φ‖³, θ̇ = φ/‖φ‖ (a = θ·φ) with φ scaled by 2^k, against mpmath: ‖φ‖² no longer under-
     or overflows (the old code gave NaN for ‖φ‖ < 1e-154 or > 1e154, and for ‖φ‖ < 1e-19 in float32)."""
     if np.linalg.norm(s[:2]) < 1e-3:
         return
+    assume(_no_subnormals(np.ldexp(s[:2], k)))
     mp.mp.dps = 40
     phi, th = _mp(np.ldexp(s[:2], k)), _mp(s[2:])
     n = mp.sqrt(phi[0] ** 2 + phi[1] ** 2)
@@ -149,6 +157,7 @@ def test_qp_field_at_any_scale_of_theta(s, k, lam):
     """φ̇ = -θ - aθ/(λ‖θ‖), θ̇ = φ with θ scaled by 2^k, against mpmath."""
     if np.linalg.norm(s[2:]) < 1e-3:
         return
+    assume(_no_subnormals(np.ldexp(s[2:], k)))
     mp.mp.dps = 40
     phi, th = _mp(s[:2]), _mp(np.ldexp(s[2:], k))
     n = mp.sqrt(th[0] ** 2 + th[1] ** 2)
@@ -163,6 +172,7 @@ def test_gp_field_at_any_scale_of_phi(s, k, lam, c):
     """φ̇ = -θ - 2λ(1 - c/‖φ‖)φ, θ̇ = φ with φ scaled by 2^k, against mpmath."""
     if np.linalg.norm(s[:2]) < 1e-3:
         return
+    assume(_no_subnormals(np.ldexp(s[:2], k)))
     mp.mp.dps = 40
     phi, th = _mp(np.ldexp(s[:2], k)), _mp(s[2:])
     n = mp.sqrt(phi[0] ** 2 + phi[1] ** 2)
