@@ -130,7 +130,8 @@ _SLIDE = """id => {
   if (!inputs.length) return null;
   const s = inputs[0];
   const before = s.value;
-  s.value = (Number(s.value) === Number(s.max)) ? s.min : s.max;
+  // the end farther from the current value (a slider that starts at its end may read max - 1 ulp)
+  s.value = (Number(s.max) - Number(s.value) > Number(s.value) - Number(s.min)) ? s.max : s.min;
   s.dispatchEvent(new Event('input', {bubbles: true}));
   const spec = JSON.parse(document.getElementById(id + '-spec').textContent);
   const shown = s.nextElementSibling;
