@@ -84,6 +84,12 @@ def _terms(terms: object) -> int:
     return checks.count(terms, "terms", maximum=MAX_TERMS)
 
 
+def _check_stack_size(terms: int, k: int) -> None:
+    """``terms`` partial sums of a ``k x k`` matrix must hold at most ``MAX_VALUES`` numbers."""
+    if terms * k**2 > MAX_VALUES:
+        raise ValueError(f"terms: {terms} partial sums of a {k} x {k} matrix exceed {MAX_VALUES:.0e} values")
+
+
 def _finite(result: jax.Array, what: str) -> jax.Array:
     """Return ``result``, or raise FloatingPointError when a concrete result has overflowed to inf/nan."""
     if not checks.is_traced(result) and not bool(jnp.all(jnp.isfinite(result))):
@@ -141,9 +147,7 @@ def expm_partial_sums(A: jax.Array, terms: int) -> jax.Array:
     """
     M = _square_matrix(A, "A")
     terms = _terms(terms)
-    if terms * M.shape[0] ** 2 > MAX_VALUES:
-        raise ValueError(f"terms: {terms} partial sums of a {M.shape[0]} x {M.shape[0]} matrix exceed "
-                         f"{MAX_VALUES:.0e} values")
+    _check_stack_size(terms, M.shape[0])
     return _finite(_expm_partial_sums(M, terms), "expm_partial_sums")
 
 
@@ -275,9 +279,7 @@ def log1p_partial_sums(A: jax.Array, terms: int) -> jax.Array:
     """
     M = _square_matrix(A, "A")
     terms = _terms(terms)
-    if terms * M.shape[0] ** 2 > MAX_VALUES:
-        raise ValueError(f"terms: {terms} partial sums of a {M.shape[0]} x {M.shape[0]} matrix exceed "
-                         f"{MAX_VALUES:.0e} values")
+    _check_stack_size(terms, M.shape[0])
     return _finite(_log1p_partial_sums(M, terms), "log1p_partial_sums")
 
 
