@@ -110,6 +110,7 @@ outputs: $(STAMP)
 bench: $(STAMP)
 	# fragments first (bench_sgns -> benchmarks/results/), then the pages that include them
 	[ ! -f benchmarks/bench_sgns.py ] || $(PY) benchmarks/bench_sgns.py
+	$(PY) benchmarks/bench_multihost.py
 	$(PY) benchmarks/bench_train.py
 	$(PY) benchmarks/bench_chapters.py
 

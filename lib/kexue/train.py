@@ -21,7 +21,7 @@ Models are ``flax.nnx`` modules, split once into pure pytrees by :func:`init_sta
 step, so nothing of nnx runs in the hot loop. Data enter as samplers, pure functions ``key -> batch``
 (:func:`batch_sampler` for arrays kept on device). With more than one device the batch is sharded along
 the ``data`` axis of :func:`data_mesh` and the state replicated, so the same code runs on one CPU, one GPU
-or several devices.
+or several devices, and, after ``jax.distributed.initialize()``, on the devices of several processes or hosts.
 """
 
 from __future__ import annotations
@@ -456,6 +456,12 @@ def run(
     A larger ``chunk`` means fewer host round trips (each costs about a millisecond) but a coarser
     progress bar and a later stop on divergence; the default suits steps of 0.1 to 10 ms.
 
+    With several processes (``jax.distributed.initialize()`` called first, as on a GPU cluster or a TPU pod
+    slice), every process calls ``run`` with the same arguments: the mesh spans all processes' devices, each
+    device draws and processes its own share of every batch, the state stays replicated and the metrics are
+    those of the global batch, so the result equals a one-process run on as many devices (tested on localhost).
+    Only process 0 shows the progress bar.
+
     Returns ``(state, history)`` with ``history[name]`` a NumPy array of length ``steps``.
     Raises :class:`TrainingDiverged` at the first chunk with a NaN/inf metric or state leaf, naming the step
     and the metric or the leaf. The state is checked by one fused finiteness reduction at the end of each
@@ -469,7 +475,9 @@ def run(
     progress, check_every_step = checks.flag(progress, "progress"), checks.flag(check_every_step, "check_every_step")
     state, key = _replicate(state), _replicate(key)
     history: dict[str, list[np.ndarray]] = {}
-    with tqdm(total=steps, disable=not progress, leave=False, unit="step", file=sys.stderr) as bar:
+    # with several processes (jax.distributed) each runs this loop on the same global arrays; one bar is enough
+    bar_off = not progress or jax.process_index() != 0
+    with tqdm(total=steps, disable=bar_off, leave=False, unit="step", file=sys.stderr) as bar:
         for start in range(0, steps, chunk):
             n = min(chunk, steps - start)
             state, (metrics, finite) = _chunk(step, state, key, jnp.int32(start), length=n,
