@@ -145,6 +145,7 @@ CASES = {
                  lambda: data.eval_set("wordsim353"), "gensim", "data"),
     "keyed vectors": (lambda mp: _hide(mp, "gensim.models"),
                       lambda: embeddings.keyed_vectors(["a", "b"], np.eye(2)), "gensim", "data"),
+    "word2vec": (lambda mp: _hide(mp, "gensim.models"), embeddings.gensim_word2vec, "gensim", "data"),
     "similarity": (lambda mp: _hide(mp, "gensim.models"), lambda: embeddings.similarity_rho(object()),
                    "gensim", "data"),
     "svd threads": (lambda mp: _hide(mp, "threadpoolctl"), lambda: embeddings.truncated_svd(M, 2, seed=0),

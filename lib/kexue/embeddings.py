@@ -68,6 +68,7 @@ __all__ = [
     "cooccurrence",
     "encode",
     "evaluate",
+    "gensim_word2vec",
     "keep_probability",
     "keyed_vectors",
     "latent_class_corpus",
@@ -794,6 +795,15 @@ def train_sgns_seeds(
 
 
 # ------------------------------------------------------------------------------------ evaluation
+
+
+def gensim_word2vec() -> Any:
+    """gensim's ``Word2Vec`` class (the reference SGNS/CBOW trainer the chapters compare against).
+
+    Raises:
+        ModuleNotFoundError: gensim is not installed; the message names the package and kexue's ``data`` extra.
+    """
+    return _optional.require("gensim.models", "gensim", "gensim_word2vec()", "data").Word2Vec
 
 
 def keyed_vectors(words: Sequence[str], vectors: np.ndarray, *, drop_zero: bool = False) -> Any:
