@@ -34,8 +34,9 @@ from flax import nnx
 from kexue import checks
 
 __all__ = ["DIRAC_VARIANTS", "ModeCoverage", "dirac_field", "dirac_losses", "ema", "gradient_penalty",
-           "hinge_discriminator_loss", "hinge_generator_loss", "jacobian_eigenvalues", "mlp", "mode_coverage",
-           "ns_discriminator_loss", "ns_generator_loss", "single_loss"]
+           "hinge_discriminator_loss", "hinge_generator_loss", "imle_loss", "jacobian_eigenvalues", "kernel_nll",
+           "mlp", "mode_coverage", "ns_discriminator_loss", "ns_generator_loss", "ogan_loss", "pearson_rho",
+           "reverse_imle_loss", "single_loss", "standardize"]
 
 DIRAC_VARIANTS = ("vanilla", "ns", "wgan", "gp", "qp")
 
@@ -458,3 +459,179 @@ def single_loss(
     loss_d = _hinge_d(_logits(d_apply(d_params, x), "d_apply(d_params, x)"),
                       _logits(d_apply(d_params, fake_ng), "d_apply(d_params, g_apply(g_params, z))"))
     return loss_d + lam * jnp.mean(d_apply(d_params, fake) - d_apply(d_params, fake_ng))
+
+
+# -- O-GAN (kexue.fm/archives/6409) and IMLE (kexue.fm/archives/6394) ------------------------------------------
+def _vectors(z: Any, name: str) -> jax.Array:
+    """A real array whose last axis (the vector's components) has at least 2 entries."""
+    a = _floating(z, name)
+    if a.ndim < 1 or a.shape[-1] < 2:
+        raise ValueError(f"{name}: the last axis holds the vector's components and needs at least 2, got shape {a.shape}")
+    return a
+
+
+def standardize(z: jax.Array) -> jax.Array:
+    """O-GAN's :math:`\\mathcal N(z) = (z - \\operatorname{avg}(z)) / \\operatorname{std}(z)` along the last axis,
+
+    .. math::
+
+        \\operatorname{avg}(z) = \\frac1{n}\\sum_i z_i,\\qquad
+        \\operatorname{std}(z) = \\sqrt{\\tfrac1{n}\\textstyle\\sum_i (z_i - \\operatorname{avg}(z))^2}
+
+    (the population standard deviation), so :math:`\\|\\mathcal N(z)\\|^2 = n`. A constant vector has no direction:
+    it gives NaN (0/0), which :func:`kexue.train.run` reports if it happens in training.
+
+    Raises:
+        TypeError: ``z`` not a real array.
+        ValueError: fewer than 2 components on the last axis; NaN/inf (when concrete).
+    """
+    z = _vectors(z, "z")
+    c = z - jnp.mean(z, axis=-1, keepdims=True)
+    return c / jnp.sqrt(jnp.mean(c * c, axis=-1, keepdims=True))
+
+
+def pearson_rho(z: jax.Array, zh: jax.Array) -> jax.Array:
+    """The Pearson correlation of two vectors across their components (last axis), row by row:
+
+    .. math::
+
+        \\rho(z, \\hat z) = \\frac{\\frac1n\\sum_i (z_i - \\operatorname{avg} z)(\\hat z_i - \\operatorname{avg}\\hat z)}
+        {\\operatorname{std}(z)\\operatorname{std}(\\hat z)} = \\frac1n\\,\\mathcal N(z)\\cdot\\mathcal N(\\hat z)
+        = \\cos(\\mathcal N(z), \\mathcal N(\\hat z)).
+
+    Raises: as :func:`standardize`; ``ValueError`` when the shapes differ.
+    """
+    z, zh = _vectors(z, "z"), _vectors(zh, "zh")
+    if z.shape != zh.shape:
+        raise ValueError(f"zh: must have the shape of z {z.shape}, got {zh.shape}")
+    return jnp.mean(standardize(z) * standardize(zh), axis=-1)
+
+
+def ogan_loss(
+    e_apply: Callable[[Any, jax.Array], jax.Array],
+    g_apply: Callable[[Any, jax.Array], jax.Array],
+    params: tuple[Any, Any],
+    x: jax.Array,
+    z: jax.Array,
+    lam: float = 0.5,
+) -> tuple[jax.Array, dict[str, jax.Array]]:
+    """O-GAN's simplest form (6409) in one loss through the stop-gradient trick of 6387.
+
+    The encoder :math:`E:\\mathbb R^{n_x}\\to\\mathbb R^{n_z}` is the discriminator through
+    :math:`D(x) = \\operatorname{avg}(E(x))`; with :math:`\\tilde G = \\operatorname{sg}(G(z))` and the hinge loss
+    of :func:`hinge_discriminator_loss` (D pushed low on real data),
+
+    .. math::
+
+        L = \\underbrace{\\operatorname{mean}\\operatorname{relu}(1 + D(x)) + \\operatorname{mean}\\operatorname{relu}(1 - D(\\tilde G))}_{\\text{E only}}
+          + \\underbrace{\\operatorname{mean}\\big[D(G(z)) - D(\\tilde G)\\big]}_{\\text{value 0; G only}}
+          - \\lambda\\,\\operatorname{mean}\\rho\\big(z, E(G(z))\\big),
+
+    so E descends :math:`L_D - \\lambda\\rho`, G descends :math:`\\operatorname{mean}D(G(z)) - \\lambda\\rho`, both at the
+    same point (a simultaneous step). ``params = (e_params, g_params)``; ``e_apply(e_params, x)`` returns
+    ``(batch, n_z)``, ``g_apply(g_params, z)`` returns a batch of samples. Returns ``(loss, metrics)`` with
+    ``metrics = {"rho": mean ρ, "d_loss": the hinge loss}`` (the protocol of :func:`kexue.train.supervised_step`).
+
+    Raises:
+        TypeError: ``e_apply``/``g_apply`` not callable; ``params`` not a 2-tuple; ``x``, ``z`` not real arrays;
+            ``lam`` not a real number.
+        ValueError: ``z`` with fewer than 2 components; ``lam`` negative or not finite (a traced ``lam`` is not
+            checked).
+    """
+    checks.callable_(e_apply, "e_apply")
+    checks.callable_(g_apply, "g_apply")
+    if not (isinstance(params, tuple) and len(params) == 2):
+        raise TypeError(f"params: expected a tuple (e_params, g_params), got {type(params).__name__}")
+    checks.array(x, "x", kinds="iuf")
+    z = _vectors(z, "z")
+    if not checks.is_traced(lam):
+        lam = checks.real(lam, "lam", nonnegative=True)
+    e_params, g_params = params
+    fake = g_apply(g_params, z)
+    fake_ng = jax.lax.stop_gradient(fake)
+    e_fake = e_apply(e_params, fake)
+    d_real, d_fake, d_fake_ng = (jnp.mean(e, axis=-1) for e in (e_apply(e_params, x), e_fake, e_apply(e_params, fake_ng)))
+    loss_d = _hinge_d(d_real, d_fake_ng)
+    rho = jnp.mean(pearson_rho(z, e_fake))
+    return loss_d + jnp.mean(d_fake - d_fake_ng) - lam * rho, {"rho": rho, "d_loss": loss_d}
+
+
+def _point_sets(a: Any, b: Any, na: str, nb: str) -> tuple[jax.Array, jax.Array]:
+    a, b = _floating(a, na), _floating(b, nb)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"{nb}: expected two (n, d) point sets with the same d, got {na} {a.shape} and {nb} {b.shape}")
+    return a, b
+
+
+def _sq_dists(a: jax.Array, b: jax.Array) -> jax.Array:
+    """:math:`\\|a_i - b_j\\|^2` for all pairs, shape ``(len(a), len(b))``."""
+    return jnp.sum((a[:, None, :] - b[None, :, :]) ** 2, axis=-1)
+
+
+def imle_loss(x: jax.Array, fake: jax.Array) -> jax.Array:
+    """Implicit maximum likelihood (IMLE): every real point pulls its nearest fake,
+
+    .. math::
+
+        L = \\frac1M\\sum_{i=1}^M \\min_{j} \\|x_i - G(z_j)\\|^2,
+
+    the :math:`\\sigma\\to0` limit (times :math:`2\\sigma^2`) of the Gaussian-kernel likelihood
+    :math:`-\\frac1M\\sum_i\\log\\sum_j \\exp(-\\|x_i - G(z_j)\\|^2/2\\sigma^2)`, see :func:`kernel_nll`.
+    ``x`` is ``(M, d)``, ``fake`` ``(N, d)``.
+
+    Raises:
+        TypeError: not real arrays. ValueError: not two ``(n, d)`` sets with the same ``d``; NaN/inf (when concrete).
+    """
+    x, fake = _point_sets(x, fake, "x", "fake")
+    return jnp.mean(jnp.min(_sq_dists(x, fake), axis=1))
+
+
+def reverse_imle_loss(fake: jax.Array, x: jax.Array, fake2: jax.Array, margin: float | None = None) -> jax.Array:
+    """The reverse-KL variant of IMLE (6394): every fake goes to its nearest real point and away from its nearest
+    fake of a second, independent batch,
+
+    .. math::
+
+        L = \\frac1N\\sum_{i=1}^N\\Big[\\min_j\\|G(z_i) - x_j\\|^2 - \\min_k\\|G(z_i) - G(z'_k)\\|^2\\Big]
+        \\quad\\text{or, with a margin } m,\\quad
+        \\frac1N\\sum_i\\Big[\\min_j\\|G(z_i) - x_j\\|^2 + \\operatorname{relu}\\big(m - \\min_k\\|G(z_i) - G(z'_k)\\|^2\\big)\\Big].
+
+    It is :math:`2\\sigma^2\\,\\mathrm{KL}(q\\|p)` up to constants as :math:`\\sigma\\to0`, with both densities
+    replaced by Gaussian kernel estimates (:math:`-\\log p \\to \\min_j\\|\\cdot - x_j\\|^2/2\\sigma^2`,
+    :math:`\\log q \\to -\\min_k\\|\\cdot - G(z'_k)\\|^2/2\\sigma^2`). The article prints it with an extra overall minus
+    sign, which would push the fakes *away* from the data.
+
+    Raises:
+        TypeError: not real arrays; ``margin`` not a real number. ValueError: not ``(n, d)`` sets with one ``d``;
+            ``margin`` negative or not finite.
+    """
+    fake, x = _point_sets(fake, x, "fake", "x")
+    fake, fake2 = _point_sets(fake, fake2, "fake", "fake2")
+    attract = jnp.min(_sq_dists(fake, x), axis=1)
+    nearest_fake = jnp.min(_sq_dists(fake, fake2), axis=1)
+    if margin is None:
+        return jnp.mean(attract - nearest_fake)
+    margin = checks.real(margin, "margin", nonnegative=True)
+    return jnp.mean(attract + jax.nn.relu(margin - nearest_fake))
+
+
+def kernel_nll(d: jax.Array, sigma: float) -> jax.Array:
+    """The Gaussian-kernel negative log-likelihood of one real point, scaled by :math:`2\\sigma^2`, from its squared
+    distances :math:`d_j = \\|x - G(z_j)\\|^2` to the fakes (last axis):
+
+    .. math::
+
+        -2\\sigma^2 \\log\\sum_j \\exp\\!\\Big(-\\frac{d_j}{2\\sigma^2}\\Big),
+        \\qquad \\min_j d_j - 2\\sigma^2\\log N \\;\\le\\; \\cdot \\;\\le\\; \\min_j d_j,
+
+    so it tends to :math:`\\min_j d_j` (the IMLE loss) as :math:`\\sigma\\to0`.
+
+    Raises:
+        TypeError: ``d`` not a real array, ``sigma`` not a real number. ValueError: empty ``d``, NaN/inf;
+            ``sigma`` not finite and > 0.
+    """
+    d = _floating(d, "d")
+    if d.ndim < 1:
+        raise ValueError("d: expected the distances along a last axis, got a scalar")
+    sigma = checks.real(sigma, "sigma", positive=True)
+    return -2 * sigma**2 * jax.nn.logsumexp(-d / (2 * sigma**2), axis=-1)
