@@ -6,7 +6,7 @@ see their training: a classifier fitted on real digits, plus a test of *realism*
 
 * :func:`digit_judge` fits, once per book seed, a scikit-learn RBF support-vector classifier with sigmoid
   (Platt) calibration on a seeded stratified half of the digits; the other half measures it
-  (:attr:`DigitJudge.test_accuracy`, about 0.99).
+  (its ``test_accuracy``, about 0.99).
 * :func:`judge_samples` reports, for a batch of samples: the predicted-class histogram (classes covered, its
   entropy), the fraction classified with probability above a threshold, and the *improved precision and recall*
   of Kynkäänniemi et al. (2019) in pixel space: precision is the fraction of samples inside some real digit's
