@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kexue import _optional, _sphinx, data, embeddings, plot
+from kexue import _optional, _sphinx, data, embeddings, plot, segment
 from ci_scripts import load as load_ci
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,6 +146,7 @@ CASES = {
     "keyed vectors": (lambda mp: _hide(mp, "gensim.models"),
                       lambda: embeddings.keyed_vectors(["a", "b"], np.eye(2)), "gensim", "data"),
     "word2vec": (lambda mp: _hide(mp, "gensim.models"), embeddings.gensim_word2vec, "gensim", "data"),
+    "jieba": (lambda mp: _hide(mp, "jieba"), lambda: segment.split_blocks("中文分词"), "jieba", "data"),
     "similarity": (lambda mp: _hide(mp, "gensim.models"), lambda: embeddings.similarity_rho(object()),
                    "gensim", "data"),
     "svd threads": (lambda mp: _hide(mp, "threadpoolctl"), lambda: embeddings.truncated_svd(M, 2, seed=0),
