@@ -38,7 +38,7 @@ __all__ = ["ALLOWED", "TAGS", "backtrack", "bmes_tags", "bmes_words", "character
            "DictTables", "dict_tables", "discover_words", "encode_texts", "jieba_tokenizer", "longest_join",
            "ngram_counts", "prf", "sample_dict_sentence", "split_blocks", "unigram_segment", "viterbi_bmes", "word_spans"]
 
-#: The four character tags: Begin, Middle, End of a multi-character word, Single-character word.
+#: The four character tags (Begin, Middle and End of a multi-character word, Single-character word).
 TAGS = "BMES"
 B, M, E, S = range(4)
 #: ``ALLOWED[i, j]``: may tag ``j`` follow tag ``i``? (B→M|E, M→M|E, E→B|S, S→B|S.)
