@@ -6,6 +6,8 @@
 * :func:`checkerboard_profile` -- how often each output position of a transposed convolution is written.
 * :func:`space_to_batch_1d`, :func:`batch_to_space_1d` -- the polyphase split that turns a dilated
   convolution into an ordinary one.
+* :func:`sphere_cap_fraction`, :func:`nearest_code_survival`, :func:`nearest_code_mean` -- the law of the distance
+  from a uniform point of the sphere to the nearest of M uniform codes (GLANN's latent space, 6394; chapter 15).
 
 Arrays are channels-last: ``(batch, features)`` or ``(batch, *spatial, channels)``. Bad arguments raise
 ``TypeError``/``ValueError`` naming the argument (via :mod:`kexue.checks`).
@@ -23,7 +25,7 @@ from flax import nnx
 from kexue import checks
 
 __all__ = ["SelfModBN", "adain", "batch_to_space_1d", "checkerboard_profile", "conditional_batch_norm",
-           "space_to_batch_1d"]
+           "nearest_code_mean", "nearest_code_survival", "space_to_batch_1d", "sphere_cap_fraction"]
 
 
 def _real(x: Any, name: str, min_ndim: int) -> jax.Array:
@@ -164,3 +166,61 @@ def batch_to_space_1d(y: jax.Array) -> jax.Array:
     if y.ndim < 2:
         raise ValueError(f"y: expected (rate, m, ...), got shape {y.shape}")
     return jnp.moveaxis(y, 0, 1).reshape((y.shape[0] * y.shape[1],) + y.shape[2:])
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# GLANN's latent space (kexue.fm/archives/6394, chapter 15): how far the nearest of M codes on the sphere lies.
+
+
+def _radii(r: Any, name: str) -> np.ndarray:
+    arr = np.asarray(checks.array(r, name, kinds="iuf"), dtype=np.float64)
+    if np.any(arr < 0):
+        raise ValueError(f"{name}: must be >= 0, got min {arr.min()}")
+    return arr
+
+
+def sphere_cap_fraction(theta: Any, n: int) -> np.ndarray:
+    r"""The fraction of the unit sphere :math:`S^{n-1}\subset\mathbb R^n` within angle ``theta`` of a point,
+
+    .. math::
+
+        A_n(\theta) = \tfrac12 I_{\sin^2\theta}\big(\tfrac{n-1}2, \tfrac12\big)\quad(\theta\le\pi/2),\qquad
+        A_n(\theta) = 1 - A_n(\pi-\theta)\quad(\theta>\pi/2),
+
+    with :math:`I` the regularised incomplete beta function (Li, 2011). ``theta`` (radians, array allowed) is
+    clipped to :math:`[0, \pi]`.
+
+    Raises:
+        TypeError: ``theta`` not real, ``n`` not an int. ValueError: ``n`` < 2, ``theta`` negative or not finite.
+    """
+    from scipy import special
+
+    n = checks.count(n, "n", minimum=2)
+    t = np.minimum(_radii(theta, "theta"), np.pi)
+    a = 0.5 * special.betainc((n - 1) / 2, 0.5, np.sin(t) ** 2)
+    return np.where(t <= np.pi / 2, a, 1 - a)
+
+
+def nearest_code_survival(r: Any, n: int, m: int) -> np.ndarray:
+    r""":math:`P(D > r)` for :math:`D` the chord distance from a uniform point of :math:`S^{n-1}` to the nearest of
+    ``m`` independent uniform points: all ``m`` miss the cap of angle :math:`\theta = 2\arcsin(r/2)`,
+
+    .. math::  P(D > r) = \big(1 - A_n(\theta(r))\big)^m ,
+
+    (:func:`sphere_cap_fraction`); 0 for :math:`r \ge 2`.
+
+    Raises:
+        TypeError: as :func:`sphere_cap_fraction`, or a non-integer ``m``.
+        ValueError: as :func:`sphere_cap_fraction`; ``m`` < 1; ``r`` negative.
+    """
+    m = checks.count(m, "m")
+    rr = _radii(r, "r")
+    return (1 - sphere_cap_fraction(2 * np.arcsin(np.minimum(rr / 2, 1.0)), n)) ** m
+
+
+def nearest_code_mean(n: int, m: int) -> float:
+    r""":math:`\mathbb E\,D = \int_0^2 P(D>r)\,dr` for :func:`nearest_code_survival` (adaptive quadrature)."""
+    from scipy import integrate
+
+    n, m = checks.count(n, "n", minimum=2), checks.count(m, "m")
+    return float(integrate.quad(lambda r: float(nearest_code_survival(r, n, m)), 0.0, 2.0, limit=200)[0])
