@@ -13,6 +13,8 @@ as the model has parameters (what data parallelism adds to every step).  On loca
 same cores and no network is crossed: the numbers measure the runtime's overhead, not a cluster's interconnect.
 
     python benchmarks/bench_multihost.py [--steps 200] [--out benchmarks/results/multihost.md]
+
+``BENCH_XLA_EXTRA`` adds XLA flags to every worker (e.g. ``--xla_cpu_multi_thread_eigen=false``).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ BATCH = 512
 
 def worker(a: argparse.Namespace) -> None:
     """One process: time ``run`` and an all-reduce; process 0 prints a JSON line."""
-    os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={a.devices}"
+    os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={a.devices} " + os.environ.get("BENCH_XLA_EXTRA", "")
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
     import jax
 
@@ -157,6 +159,13 @@ def page(rows: list[tuple[str, dict]], steps: int, load: tuple[str, str]) -> str
     for name, r in rows:
         lines.append(f"| {name} | {r['step_ms']:.2f} | {r['step_ms'] / base:.2f}× | {r['collectives']} | "
                      f"{us(r['allreduce_us'])} | {us(r['latency_us'])} |")
+    one, two = rows[1][1], rows[2][1]
+    alone = two["collectives"] * two["allreduce_us"] / 1e3
+    lines += ["", f"Across processes a step costs {two['step_ms'] - one['step_ms']:.1f} ms more than on one process with "
+              f"two devices. Its {two['collectives']} collectives, each timed alone, account for about {alone:.1f} ms "
+              "of that; the rest is the two processes waiting on each other at every collective inside the compiled "
+              "step while they share two cores. We did not break it down further: on a real cluster each host has "
+              "its own cores and the interconnect's latency takes the place of localhost's."]
     vs = ", ".join(f"{n} {v}" for n, v in versions(["jax", "jaxlib", "optax"]))
     lines += ["", f"- CPU: {cpu_model()}, {os.cpu_count()} cores; load average at start {load[0]}, at end {load[1]}",
               f"- Versions: {vs}; date {time.strftime('%Y-%m-%d')}", ""]
