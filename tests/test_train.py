@@ -464,3 +464,33 @@ def test_sharded_run_equals_single_device():
     np.testing.assert_allclose(got["loss"], hist["loss"], rtol=1e-5)  # float32 parameters
     for a, b in zip(got["params"], jax.tree.leaves(state.params)):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------------------------------------------ vmap_seeds
+
+
+def test_vmap_seeds_runs_independent_copies_and_averages_their_metrics():
+    """Copy i of the stacked run equals a lone run of step whose step-t key is split(step_key(k, t), n)[i]."""
+
+    def step(s, k):
+        s = s + jax.random.normal(k, s.shape)
+        return s, {"sum": jnp.sum(s)}
+
+    n, steps, k = 3, 5, jax.random.key(11)
+    state, hist = train.run(train.vmap_seeds(step, n), jnp.zeros((n, 2)), steps=steps, key=k, chunk=2,
+                            progress=False)
+    for i in range(n):
+        s = jnp.zeros(2)
+        for t in range(steps):
+            s, _ = step(s, jax.random.split(train.step_key(k, t), n)[i])
+        np.testing.assert_allclose(state[i], s, rtol=1e-12)
+    per_copy = np.asarray(state).sum(axis=1)
+    np.testing.assert_allclose(hist["sum"][-1], per_copy.mean(), rtol=1e-12)
+    assert len({float(v) for v in per_copy}) == n  # the copies drew different noise
+
+
+def test_vmap_seeds_checks_its_arguments():
+    with pytest.raises(TypeError, match="step"):
+        train.vmap_seeds("step", 2)
+    with pytest.raises(ValueError, match="n: must be an int >= 1"):
+        train.vmap_seeds(lambda s, k: (s, {}), 0)

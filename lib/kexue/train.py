@@ -57,6 +57,7 @@ __all__ = [
     "shard_batch",
     "step_key",
     "supervised_step",
+    "vmap_seeds",
 ]
 
 PyTree = Any
@@ -354,6 +355,27 @@ def game_step(
         return GameState(new_d, new_g), {"d_loss": ld, "g_loss": lg, **md, **mg}
 
     return step
+
+
+def vmap_seeds(step: Step, n: int) -> Step:
+    r"""``n`` independent copies of ``step`` side by side: one step of a stacked state, for runs over seeds.
+
+    The state's leaves carry a leading axis of length ``n`` (e.g. ``jax.vmap(init)(keys)``); copy :math:`i` gets
+    the key :math:`k^{(i)}` of ``jax.random.split(k, n)``, so the copies draw independent batches and noise:
+
+    .. math::  (s^{(i)}_{t+1}, m^{(i)}_t) = \operatorname{step}(s^{(i)}_t, k^{(i)}_t), \qquad i = 1, \dots, n.
+
+    :func:`run` records scalars, so the returned step's metrics are the means over the copies,
+    :math:`\bar m_t = \tfrac1n \sum_i m^{(i)}_t`; read per-copy results off the final state.
+    """
+    checks.callable_(step, "step")
+    n = checks.count(n, "n")
+
+    def all_seeds(state: PyTree, key: jax.Array) -> tuple[PyTree, Metrics]:
+        state, metrics = jax.vmap(step)(state, jax.random.split(key, n))
+        return state, {name: jnp.mean(v) for name, v in metrics.items()}
+
+    return all_seeds
 
 
 # --------------------------------------------------------------------------------------------- run
